@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Deep Image Prior and SIREN on the shared Kodak set, beside OpenCV's Navier-Stokes and Telea.
+
+One invocation runs ../shared/tools/eval_inpaint.py for every contender on the same cases, so the
+numbers are comparable on a noisy shared machine (the harness records the load average per case).
+The paper preset is run iteration-capped (``--paper-cap``): each photo's time is extrapolated to the
+notebook's full schedule as seconds x published_iterations / cap (set-up included, so a slight
+overestimate). Contenders go through the runtime path the app uses (benchmarks/harness_adapter.py ->
+runtime.jobs.run_fill); the methods are registered here until the package's entry points list them.
+
+Examples (from the repo root, venv active):
+  python benchmarks/dip_siren_eval.py --limit 4                       # 4 photos x object, medium, thick
+  python benchmarks/dip_siren_eval.py --only dip_fast,ns --classes object --limit 2
+  python benchmarks/dip_siren_eval.py --threads 1 --out /tmp/dipbench  # one torch thread
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+HARNESS = SHARED / "tools" / "eval_inpaint.py"
+BASELINES = SHARED / "tools" / "baselines.py"
+KODAK = SHARED / "datasets" / "kodak"
+PAPER_ITERATIONS = {"vase": 5001, "kate": 6001, "library": 3001}
+
+_threads_set = False
+
+
+def fill(image_bgr: Any, mask_u8: Any, method: str = "dip", threads: int = 0, **params: Any) -> Any:
+    """Harness ``--py`` entry: register dip / siren if the installed entry points do not yet, then fill."""
+    global _threads_set
+    if threads and not _threads_set:
+        import torch
+
+        torch.set_num_threads(int(threads))
+        _threads_set = True
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.harness_adapter import fill as adapter_fill
+    from inpaint_studio.methods import registry
+    from inpaint_studio.methods.dip import DeepImagePriorMethod
+    from inpaint_studio.methods.siren import SirenMethod
+
+    for cls in (DeepImagePriorMethod, SirenMethod):
+        if cls.name not in registry.names():
+            registry.register(cls)
+    return adapter_fill(image_bgr, mask_u8, method=method, device="cpu", **params)
+
+
+def contenders(args: argparse.Namespace) -> dict[str, list[str]]:
+    me = f"{Path(__file__).resolve()}:fill"
+    common = {"threads": args.threads} if args.threads else {}
+
+    def ours(**kw: Any) -> list[str]:
+        return ["--py", me, "--kwargs", json.dumps({**common, **kw})]
+
+    return {
+        "dip_fast": ours(method="dip"),
+        f"dip_paper_{args.paper_net}_cap{args.paper_cap}": ours(
+            method="dip", preset="paper", paper_net=args.paper_net, iterations=args.paper_cap,
+            keep_best=False),
+        "siren": ours(method="siren"),
+        "ns": ["--py", f"{BASELINES}:ns"],
+        "telea": ["--py", f"{BASELINES}:telea"],
+    }
+
+
+def _extrapolation(path: Path, net: str, cap: int) -> str:
+    run = json.loads(path.read_text())
+    rows = ["| class | median s (capped) | s / iteration | extrapolated s for the full schedule | hours |",
+            "|---|---:|---:|---:|---:|"]
+    for cls, s in run["summary"].items():
+        per_it = s["median_s"] / cap
+        full = per_it * PAPER_ITERATIONS[net]
+        rows.append(f"| {cls} | {s['median_s']:.1f} | {per_it:.2f} | {full:.0f} | {full / 3600:.2f} |")
+    return (f"Paper preset ({net}) capped at {cap} iterations; full schedule = "
+            f"{PAPER_ITERATIONS[net]} iterations:\n\n" + "\n".join(rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--classes", default="object,medium,thick")
+    ap.add_argument("--limit", type=int, default=0, help="first N photos (sorted) of each class; 0: all 24")
+    ap.add_argument("--stems", help="comma list of photo stems instead of --limit")
+    ap.add_argument("--only", help="comma list of contenders (default: all)")
+    ap.add_argument("--paper-net", default="vase", choices=sorted(PAPER_ITERATIONS))
+    ap.add_argument("--paper-cap", type=int, default=20, help="iterations the paper preset runs per region")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/dip_siren_eval"))
+    ap.add_argument("--keep-outputs", action="store_true")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    wanted = set(args.only.split(",")) if args.only else None
+    paths = []
+    for name, target in contenders(args).items():
+        if wanted and not any(name.startswith(w) for w in wanted):
+            continue
+        path = args.out / f"{name}.json"
+        cmd = [sys.executable, str(HARNESS), "--images", str(KODAK / "images"),
+               "--masks", str(KODAK / "masks"), "--name", name, "--json", str(path),
+               "--classes", args.classes, *target]
+        if args.stems:
+            cmd += ["--stems", args.stems]
+        elif args.limit:
+            cmd += ["--limit", str(args.limit)]
+        if args.keep_outputs:
+            cmd += ["--keep-outputs", str(args.out / "outputs" / name)]
+        print("+", shlex.join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        paths.append(path)
+    report = subprocess.run([sys.executable, str(HARNESS), "--report", *map(str, paths)],
+                            check=True, capture_output=True, text=True).stdout
+    print(report)
+    for path in paths:
+        if path.stem.startswith("dip_paper_"):
+            print(_extrapolation(path, args.paper_net, args.paper_cap))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

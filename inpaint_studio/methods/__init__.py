@@ -1,0 +1,1 @@
+"""Inpainting methods: one module per method, one interface, one registry. Never Qt."""

@@ -1,0 +1,1 @@
+"""Classical (non-learned) methods."""

@@ -1,0 +1,301 @@
+"""Multi-scale image completion (Wexler et al. 2007) driven by PatchMatch (Barnes et al. 2009).
+
+Coarse to fine: the coarsest level starts from a smooth diffusion fill (so the first matches are
+guided by the right colours instead of noise), each level alternates PatchMatch sweeps with an
+expectation-maximisation vote, and its nearest-neighbour field is upsampled to seed the next finer
+level. Everything runs on float32 in [0, 1], so 16-bit crops keep their depth: the fill is a
+weighted mix of real source pixels, never a quantised copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inpaint_studio.core.errors import InvalidInputError
+from inpaint_studio.methods.classical.diffusion import diffusion_fill
+from inpaint_studio.methods.patchmatch import engine
+
+#: Wexler's boundary confidence: a patch's vote weight falls by this factor per pixel into the hole
+_CONFIDENCE_BASE = 1.3
+#: distance (pixels) beyond which confidence stops falling (only ratios matter; avoids underflow)
+_CONFIDENCE_CAP = 40.0
+#: patch comparisons the onion-peel start may spend (~0.1 s)
+_ONION_BUDGET = 3_000_000
+
+
+@dataclass(frozen=True)
+class CompletionSettings:
+    """Engine settings (the method's params, resolved to numbers)."""
+
+    patch_size: int = 7
+    #: number of pyramid levels (0: as many as min_size allows)
+    levels: int = 0
+    #: shortest side of the coarsest level
+    min_size: int = 32
+    #: EM iterations on each level (the coarsest gets twice as many)
+    iterations: int = 4
+    #: colour adaptation: gain range and bias bound (gain_min == gain_max == 1 and bias 0: off)
+    gain_min: float = 1.0
+    gain_max: float = 1.0
+    bias_max: float = 0.0
+    #: extra source copies: rotation angles (degrees), scale factors, and mirrored copies
+    angles: tuple[float, ...] = ()
+    scales: tuple[float, ...] = ()
+    mirror: bool = False
+    #: random candidates per target drawn from the whole list of valid sources, per sweep
+    global_candidates: int = 1
+    #: final vote of the finest level takes the best proposal per pixel instead of the mean
+    #: random search radius on upsampled levels, in patch sizes (0: the whole source)
+    fine_search_radius: int = 0
+    #: the finest level runs this many fewer iterations (the upsampled field is already close)
+    finest_fewer: int = 0
+    #: how the coarsest level starts: "onion" (ring-by-ring patch copy), "telea" (diffusion) or
+    #: "auto" (onion when the coarsest hole is small enough for its exhaustive search)
+    init: str = "auto"
+    #: sources examined per pixel by the onion-peel start
+    init_candidates: int = 3000
+    #: share of the best patches' fine detail added to the final (averaged) vote, 0..1
+    detail: float = 0.5
+    #: PatchMatch sweeps before the first vote on the coarsest level (its field starts random)
+    init_sweeps: int = 4
+    #: percentile of the patch costs used as the vote's similarity scale (Wexler: 75)
+    sigma_percentile: float = 75.0
+    seed: int = 0
+
+    @property
+    def adapt(self) -> bool:
+        return self.gain_max > self.gain_min or self.bias_max > 0.0
+
+
+Callback = Callable[[int, int, np.ndarray], None]
+
+
+def _down(image: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Halve a level with normalised Gaussian smoothing: only known pixels contribute."""
+    w = cv2.pyrDown(weight)
+    num = cv2.pyrDown(image * weight[..., None])
+    out = num / np.maximum(w, 1e-6)[..., None]
+    return out.astype(np.float32), w
+
+
+def _pyramid(image: np.ndarray, known: np.ndarray, sampling: np.ndarray, settings: CompletionSettings):
+    """Lists (finest first) of level images, hole masks and source-allowed masks."""
+    images, holes, samplings = [image], [~known], [sampling & known]
+    h, w = known.shape
+    max_levels = settings.levels if settings.levels > 0 else 32
+    weight = known.astype(np.float32)
+    samp = sampling.astype(np.float32)
+    while len(images) < max_levels and min(h, w) // 2 >= settings.min_size:
+        img, weight = _down(images[-1], weight)
+        samp = cv2.pyrDown(samp)
+        kn = weight >= 0.5
+        weight = kn.astype(np.float32)
+        img[~kn] = 0.0
+        sp = (samp >= 0.5) & kn
+        if kn.all():
+            break  # the hole vanished at this scale (thin strokes): nothing to guide from here
+        # a level without any valid source patch cannot be completed: stop one level finer
+        if not _valid_sources(sp, settings.patch_size // 2).any():
+            break
+        samp = sp.astype(np.float32)
+        images.append(img)
+        holes.append(~kn)
+        samplings.append(sp)
+        h, w = kn.shape
+    return images, holes, samplings
+
+
+def _valid_sources(allowed: np.ndarray, r: int) -> np.ndarray:
+    """Centres whose whole patch lies inside the image and inside ``allowed``."""
+    size = 2 * r + 1
+    valid = cv2.erode(allowed.astype(np.uint8), np.ones((size, size), np.uint8),
+                      borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    return valid
+
+
+def _source_bank(image: np.ndarray, allowed: np.ndarray, settings: CompletionSettings):
+    """(K, H', W', 3) source images and (K, H', W') valid centres: the level plus transformed copies."""
+    r = settings.patch_size // 2
+    h, w = allowed.shape
+    copies = [(image, allowed)]
+    centre = ((w - 1) / 2.0, (h - 1) / 2.0)
+    for angle in settings.angles:
+        m = cv2.getRotationMatrix2D(centre, float(angle), 1.0)
+        img = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # a source pixel is allowed only if every input pixel it interpolates from was allowed
+        cover = cv2.warpAffine(allowed.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        copies.append((img, cover >= 0.999))
+    for scale in settings.scales:
+        sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
+        img = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        cover = cv2.resize(allowed.astype(np.float32), (sw, sh), interpolation=cv2.INTER_LINEAR)
+        copies.append((img, cover >= 0.999))
+    if settings.mirror:
+        copies.append((np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(allowed[:, ::-1])))
+    hs = max(c[0].shape[0] for c in copies)
+    ws = max(c[0].shape[1] for c in copies)
+    src = np.zeros((len(copies), hs, ws, 3), np.float32)
+    valid = np.zeros((len(copies), hs, ws), bool)
+    for k, (img, ok) in enumerate(copies):
+        src[k, : img.shape[0], : img.shape[1]] = img
+        valid[k, : ok.shape[0], : ok.shape[1]] = _valid_sources(ok, r)
+    vk, vy, vx = np.nonzero(valid)
+    return src, valid, vk.astype(np.int32), vy.astype(np.int32), vx.astype(np.int32)
+
+
+class _Level:
+    """One pyramid level's targets, sources and nearest-neighbour field."""
+
+    def __init__(self, image: np.ndarray, hole: np.ndarray, allowed: np.ndarray,
+                 settings: CompletionSettings) -> None:
+        r = settings.patch_size // 2
+        self.r = r
+        self.sigma_pct = settings.sigma_percentile
+        self.hole = np.ascontiguousarray(hole)
+        size = 2 * r + 1
+        target = cv2.dilate(hole.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
+        ys, xs = np.nonzero(target)
+        self.ys, self.xs = ys.astype(np.int32), xs.astype(np.int32)
+        self.tidx = np.full(hole.shape, -1, np.int32)
+        self.tidx[self.ys, self.xs] = np.arange(len(self.ys), dtype=np.int32)
+        self.src, self.valid, self.vk, self.vy, self.vx = _source_bank(image, allowed, settings)
+        if len(self.vk) == 0:
+            raise InvalidInputError("there are no pixels to copy from: the sampling area is too small "
+                                    "for the patch size")
+        n = len(self.ys)
+        self.nk = np.zeros(n, np.int32)
+        self.ny = np.zeros(n, np.int32)
+        self.nx = np.zeros(n, np.int32)
+        self.cost = np.full(n, np.float32(1e30), np.float32)
+        self.ab = np.zeros((n, 6), np.float32)
+        # distance of each target centre into the hole (0 outside) -> Wexler's confidence weight
+        dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
+        d = np.minimum(dist[self.ys, self.xs], _CONFIDENCE_CAP)
+        self.wconf = np.power(_CONFIDENCE_BASE, -d).astype(np.float64)
+
+    def upsample_from(self, coarse: _Level) -> None:
+        """Seed this level's field from the coarser one: offsets doubled, sub-pixel phase kept."""
+        cy = np.minimum(self.ys // 2, coarse.tidx.shape[0] - 1)
+        cx = np.minimum(self.xs // 2, coarse.tidx.shape[1] - 1)
+        j = coarse.tidx[cy, cx]
+        have = (j >= 0) & (len(coarse.ys) > 0)
+        jj = np.where(have, j, 0)
+        k = coarse.nk[jj]
+        sy = 2 * coarse.ny[jj] + (self.ys - 2 * cy)
+        sx = 2 * coarse.nx[jj] + (self.xs - 2 * cx)
+        ks, hs, ws = self.valid.shape
+        inside = have & (k < ks) & (sy >= 0) & (sx >= 0) & (sy < hs) & (sx < ws)
+        ok = np.zeros_like(inside)
+        ok[inside] = self.valid[k[inside], sy[inside], sx[inside]]
+        # targets whose upsampled match is not a valid source here start from a random one
+        engine.random_init(self.ys, self.nk, self.ny, self.nx, self.vk, self.vy, self.vx)
+        self.nk[ok] = k[ok]
+        self.ny[ok] = sy[ok]
+        self.nx[ok] = sx[ok]
+
+    def evaluate(self, est: np.ndarray, s: CompletionSettings) -> None:
+        engine.evaluate_all(est, self.ys, self.xs, self.src, self.nk, self.ny, self.nx, self.cost, self.ab,
+                            self.r, s.adapt, s.gain_min, s.gain_max, s.bias_max)
+
+    def sweep(self, est: np.ndarray, s: CompletionSettings, reverse: bool, max_radius: int = 0) -> None:
+        engine.pm_pass(est, self.ys, self.xs, self.tidx, self.src, self.valid, self.vk, self.vy, self.vx,
+                       self.nk, self.ny, self.nx, self.cost, self.ab, self.r, reverse,
+                       s.adapt, s.gain_min, s.gain_max, s.bias_max, s.global_candidates, max_radius)
+
+    def vote(self, est: np.ndarray, winner: bool = False) -> None:
+        # similarity scale: Wexler's 75th percentile of the current patch costs
+        sigma2 = float(np.percentile(self.cost, self.sigma_pct)) if len(self.cost) else 1.0
+        inv = 1.0 / (2.0 * max(sigma2, 1e-6))
+        engine.vote(est, self.hole, self.ys, self.xs, self.src, self.nk, self.ny, self.nx, self.cost,
+                    self.ab, self.wconf, self.r, inv, winner)
+
+
+def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) -> np.ndarray:
+    """Averaged vote plus a share of the best patch's fine detail.
+
+    Why: the averaged (Wexler) vote is the most accurate estimate but smooths texture where the
+    proposals disagree; taking only the best proposal per pixel (Newson et al. 2014) keeps texture
+    but costs accuracy and shows patch seams. Measured on Kodak: detail 0.5 keeps most of the
+    accuracy and most of the texture (docs/benchmarks.md).
+    """
+    sharp = est.copy()
+    level.vote(sharp, winner=True)
+    level.vote(est)
+    # swap (a share of) the mean's fine detail for the best patches': where they agree, no change
+    diff = sharp - est
+    detail = diff - cv2.GaussianBlur(diff, (0, 0), 1.0)
+    out = np.clip(est + np.float32(settings.detail) * detail, 0.0, 1.0)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, settings: CompletionSettings,
+             on_level: Callback | None = None, check: Callable[[], None] | None = None) -> np.ndarray:
+    """Fill ``hole`` of a float32 HxWx3 image by multi-scale PatchMatch; returns a new image.
+
+    ``sampling`` (bool, True = may copy from) limits the sources; None = every known pixel.
+    ``on_level(level_index, level_count, estimate)`` is called after each level with that level's
+    estimate (its own resolution); ``check()`` is called between sweeps (it may raise to cancel).
+    """
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    hole = np.asarray(hole, dtype=bool)
+    known = ~hole
+    allowed = known if sampling is None else (np.asarray(sampling, dtype=bool) & known)
+    if not hole.any():
+        return image.copy()
+    check = check or (lambda: None)
+    engine.seed_rng(int(settings.seed) & 0x7FFFFFFF)
+    images, holes, samplings = _pyramid(np.where(hole[..., None], 0.0, image).astype(np.float32), known,
+                                        allowed, settings)
+    count = len(images)
+    est: np.ndarray | None = None
+    prev: _Level | None = None
+    for step, li in enumerate(range(count - 1, -1, -1)):
+        check()
+        level = _Level(images[li], holes[li], samplings[li], settings)
+        if prev is None:
+            # the ring-by-ring start searches exhaustively: affordable on a coarse level only
+            affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET
+            if settings.init == "onion" or (settings.init == "auto" and affordable):
+                est = images[li].copy()
+                engine.onion_init(est, level.hole, level.src, level.vk, level.vy, level.vx, level.r,
+                                  settings.init_candidates)
+            else:
+                est = diffusion_fill(images[li], holes[li], 5.0, cv2.INPAINT_TELEA)
+            engine.random_init(level.ys, level.nk, level.ny, level.nx, level.vk, level.vy, level.vx)
+            iterations = 2 * settings.iterations
+        else:
+            h, w = holes[li].shape
+            up = cv2.resize(est, (w, h), interpolation=cv2.INTER_LINEAR)
+            est = np.where(holes[li][..., None], up, images[li]).astype(np.float32)
+            level.upsample_from(prev)
+            iterations = settings.iterations if li > 0 else max(1, settings.iterations - settings.finest_fewer)
+        est = np.ascontiguousarray(est, dtype=np.float32)
+        level.evaluate(est, settings)
+        if prev is not None:
+            # rebuild the estimate from the upsampled field with this level's (sharper) sources
+            level.vote(est)
+            level.evaluate(est, settings)
+        for it in range(iterations):
+            # a random field needs a few sweeps before its vote means anything
+            sweeps = settings.init_sweeps if prev is None and it == 0 else 1
+            radius = 0 if prev is None else settings.fine_search_radius * settings.patch_size
+            for sw in range(sweeps):
+                level.sweep(est, settings, reverse=bool((it + sw) % 2), max_radius=radius)
+            check()
+            if li == 0 and it == iterations - 1 and settings.detail > 0.0:
+                est = _final_vote(level, est, settings)
+                continue
+            level.vote(est)
+            level.evaluate(est, settings)
+        if on_level is not None:
+            on_level(step, count, est)
+        prev = level
+    assert est is not None
+    out = image.copy()
+    out[hole] = est[hole]
+    return out

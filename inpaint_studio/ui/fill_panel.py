@@ -1,0 +1,236 @@
+"""The Fill button, its progress bar and Cancel — and the controller that runs a fill from them.
+
+:class:`FillPanelView` is layout only. :class:`FillController` snapshots the document into a
+FillRequest, hands it to the bridge, paints previews on the canvas as they arrive and applies the
+result to the document (one undo step). A cancelled or failed fill leaves the document untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from inpaint_studio.core.errors import InpaintStudioError
+from inpaint_studio.methods import registry
+from inpaint_studio.methods.base import make_params
+from inpaint_studio.runtime.jobs import FillPreview, FillProgress, FillRequest, FillResult
+from inpaint_studio.ui import dialogs
+from inpaint_studio.ui.bridge import FillBridge
+from inpaint_studio.ui.canvas import CanvasView
+from inpaint_studio.ui.document import Document
+from inpaint_studio.ui.method_panel import MethodPanel
+from inpaint_studio.ui.qimage import rgb_to_qimage
+
+_PROGRESS_STEPS = 1000
+
+# the one primary action of the window gets the accent colour
+_FILL_BUTTON_STYLE = """
+QPushButton { background: #2f6fde; color: white; border: 1px solid #2358b8; border-radius: 5px;
+              padding: 6px 18px; }
+QPushButton:hover { background: #3b7cf0; }
+QPushButton:pressed { background: #2358b8; }
+QPushButton:disabled { background: #b4c3dd; color: #f2f5fa; border-color: #a3b2cc; }
+"""
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def progress_text(event: FillProgress) -> str:
+    """"42% — region 1/2: step 30 — about 4 s left" (the bar's text)."""
+    parts = [f"{event.fraction * 100:.0f}%"]
+    if event.text:
+        parts.append(event.text)
+    if event.eta_s is not None and event.fraction < 1.0:
+        parts.append(f"about {format_seconds(event.eta_s)} left")
+    return " — ".join(parts)
+
+
+class FillPanelView(QWidget):
+    """Fill, Cancel and a progress bar (no logic); messages go to the window's status bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fill_button = QPushButton("Fill", self)
+        self.fill_button.setObjectName("fill_button")
+        font = QFont(self.fill_button.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.fill_button.setFont(font)
+        self.fill_button.setMinimumHeight(40)
+        self.fill_button.setDefault(True)
+        self.fill_button.setStyleSheet(_FILL_BUTTON_STYLE)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("cancel_button")
+        self.cancel_button.setMinimumHeight(40)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("fill_progress")
+        self.progress.setRange(0, _PROGRESS_STEPS)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Ready")
+        self.progress.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.fill_button, 3)
+        buttons.addWidget(self.cancel_button, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+
+
+class FillController(QObject):
+    """Runs fills for one document: Fill -> request -> bridge -> previews -> result -> document."""
+
+    #: a one-line message for the status bar
+    status_message = Signal(str)
+    #: True while a fill runs
+    busy_changed = Signal(bool)
+    #: every outcome (done, cancelled, failed), after the document has been updated
+    fill_finished = Signal(object)
+    #: the first preview of a fill arrived
+    preview_shown = Signal(object)
+
+    def __init__(self, document: Document, canvas: CanvasView, methods: MethodPanel, view: FillPanelView,
+                 bridge: FillBridge, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.canvas = canvas
+        self.methods = methods
+        self.view = view
+        self.bridge = bridge
+        self._base_pixels: np.ndarray | None = None
+        self._method_label = ""
+        view.fill_button.clicked.connect(self.start_fill)
+        view.cancel_button.clicked.connect(self.cancel_fill)
+        bridge.progress.connect(self._on_progress)
+        bridge.preview.connect(self._on_preview)
+        bridge.finished.connect(self._on_finished)
+        document.pixels_changed.connect(self._update_enabled)
+        document.mask_changed.connect(self._update_enabled)
+        self._update_enabled()
+
+    @property
+    def busy(self) -> bool:
+        return self.bridge.busy
+
+    # actions --------------------------------------------------------------------------------
+
+    def start_fill(self) -> str | None:
+        """Start filling the masked area with the chosen method; returns the request id (None if not)."""
+        if self.busy:
+            return None
+        pixels, mask = self.document.pixels, self.document.mask
+        if pixels is None:
+            self._say("Open a photo first.")
+            return None
+        if mask is None or not self.document.has_hole:
+            self._say("Nothing to fill: load a mask first (File ▸ Open Mask…).")
+            return None
+        name = self.methods.current_method()
+        if name is None:
+            self._say("No inpainting method is installed.")
+            return None
+        values = self.methods.values()
+        try:
+            cls = registry.method_class(name)
+            make_params(cls.Params, values)  # say what is wrong now, not after the worker starts
+        except InpaintStudioError as exc:
+            dialogs.show_error(self.view.window(), "Cannot fill", str(exc))
+            return None
+        path = self.document.path
+        request = FillRequest(pixels=pixels, mask=mask, method=name, params=values,
+                              source_name=path.name if path else None)
+        self._base_pixels = pixels
+        self._method_label = cls.label
+        self.canvas.clear_preview()
+        self.view.progress.setValue(0)
+        self.view.progress.setFormat(f"Starting {cls.label}…")
+        request_id = self.bridge.submit(request)
+        self._set_busy(True)
+        self._say(f"Filling with {cls.label}…")
+        return request_id
+
+    def cancel_fill(self) -> None:
+        if self.busy:
+            self.bridge.cancel()
+            self.view.cancel_button.setEnabled(False)
+            self.view.progress.setFormat("Cancelling…")
+            self.canvas.clear_preview()
+            self._say("Cancelling…")
+
+    # bridge events --------------------------------------------------------------------------
+
+    def _on_progress(self, event: FillProgress) -> None:
+        self.view.progress.setValue(round(event.fraction * _PROGRESS_STEPS))
+        self.view.progress.setFormat(progress_text(event))
+
+    def _on_preview(self, event: FillPreview) -> None:
+        first = not self.canvas.has_preview
+        self.canvas.show_preview(event.bbox, rgb_to_qimage(event.pixels))
+        if first:
+            self.preview_shown.emit(event)
+
+    def _on_finished(self, result: FillResult) -> None:
+        self.canvas.clear_preview()
+        base, self._base_pixels = self._base_pixels, None
+        self._set_busy(False)
+        self.view.progress.setValue(0)
+        if result.status == "done" and result.pixels is not None:
+            if self.document.pixels is base:
+                self.document.apply_pixels(result.pixels, f"Fill ({self._method_label})")
+                self.view.progress.setValue(_PROGRESS_STEPS)
+                self.view.progress.setFormat("Done")
+                self._say(_sentence(result.message) + " Undo with Ctrl+Z.")
+            else:  # the photo changed under the fill (another file opened): never paste onto it
+                self.view.progress.setFormat("Ready")
+                self._say("The fill finished after the photo changed; its result was discarded.")
+        elif result.status == "cancelled":
+            self.view.progress.setFormat("Cancelled")
+            self._say("Fill cancelled — the photo is unchanged.")
+        else:
+            self.view.progress.setFormat("Failed")
+            self._say(f"Fill failed: {result.message}")
+            dialogs.show_error(self.view.window(), "Fill failed", result.message, result.details)
+        self.fill_finished.emit(result)
+
+    # helpers --------------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        self.status_message.emit(text)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.view.cancel_button.setEnabled(busy)
+        self.methods.setEnabled(not busy)
+        self._update_enabled()
+        self.busy_changed.emit(busy)
+
+    def _update_enabled(self, *_args: Any) -> None:
+        ready = self.document.pixels is not None and self.document.mask is not None
+        self.view.fill_button.setEnabled(ready and not self.busy)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,173 @@
+"""Deep Image Prior: published network sizes, live previews, cancel, determinism, compositing, quality."""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from inpaint_studio.core.errors import FillCancelled
+from inpaint_studio.core.regions import RegionOptions, inpaint_regions
+from inpaint_studio.methods import registry
+from inpaint_studio.methods.base import make_params
+from inpaint_studio.methods.classical.diffusion import diffusion_fill
+from inpaint_studio.methods.dip import DeepImagePriorMethod
+from inpaint_studio.runtime.jobs import CancelToken, FillRequest, run_fill
+
+torch = pytest.importorskip("torch")
+
+_ITER = re.compile(r"iter (\d+)")
+
+
+class _Ctx:
+    device = "cpu"
+
+    def __init__(self, seed: int = 0, cancel_after: int | None = None) -> None:
+        self.seed = seed
+        self.previews: list[tuple[np.ndarray, str]] = []
+        self.texts: list[str] = []
+        self.checks = 0
+        self.cancel_after = cancel_after
+
+    def progress(self, fraction, text=""):
+        self.texts.append(text)
+
+    def preview(self, image, text=""):
+        self.previews.append((np.array(image, copy=True), text))
+
+    def check_cancelled(self):
+        self.checks += 1
+        if self.cancel_after is not None and self.checks > self.cancel_after:
+            raise FillCancelled("cancelled by the test")
+
+
+def _stripes(h: int = 48, w: int = 64) -> np.ndarray:
+    """A structured image: diagonal colour stripes over a vertical gradient."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = 0.5 + 0.35 * np.sin((xx + yy) * 2 * np.pi / 16)
+    return np.stack([base, 0.3 + 0.4 * yy / h, 1.0 - base], axis=-1).astype(np.float32)
+
+
+def _box_hole(h: int = 48, w: int = 64) -> np.ndarray:
+    hole = np.zeros((h, w), bool)
+    hole[18:30, 24:40] = True
+    return hole
+
+
+def _params(**values):
+    base = {"iterations": 12, "time_limit": 600, "preview_every": 1, "preview_ms": 0, "working_size": 64}
+    base.update(values)
+    return make_params(DeepImagePriorMethod.Params, base)
+
+
+def _hole_psnr(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> float:
+    diff = a[hole].astype(np.float64) - b[hole].astype(np.float64)
+    return float(10 * np.log10(1.0 / max(np.mean(diff**2), 1e-12)))
+
+
+def test_module_is_listable_without_torch():
+    """The registry imports the method module to list it; torch must not come with it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import inpaint_studio.methods.dip, inpaint_studio.methods.siren; "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize("name", ["vase", "kate", "library"])
+def test_paper_preset_builds_the_published_networks(name):
+    from inpaint_studio.methods.dip.nets import PAPER_NETS, SkipNet, parameter_count
+
+    expected = {"vase": 2_157_955, "kate": 3_002_627, "library": 2_996_467}[name]
+    assert parameter_count(SkipNet(PAPER_NETS[name])) == expected
+
+
+def test_paper_preset_runs_its_network_end_to_end():
+    ctx = _Ctx()
+    image, hole = _stripes(32, 32), _box_hole(32, 32)
+    params = _params(preset="paper", paper_net="library", iterations=2)
+    out = DeepImagePriorMethod().run(image, hole, params, ctx)
+    assert out.shape == image.shape and np.isfinite(out).all()
+    assert "library" in ctx.texts[-1]
+
+
+def test_previews_arrive_in_iteration_order_with_rate_in_the_text():
+    ctx = _Ctx()
+    image, hole = _stripes(), _box_hole()
+    out = DeepImagePriorMethod().run(image, hole, _params(), ctx)
+    assert out.shape == image.shape
+    iterations = [int(_ITER.search(text).group(1)) for _, text in ctx.previews]
+    assert iterations[0] == 0 and len(iterations) >= 5
+    assert iterations == sorted(set(iterations))
+    assert all(p.shape == image.shape for p, _ in ctx.previews)
+    assert re.search(r"iter \d+/12 · [\d.]+ it/s · loss [\d.]+", ctx.texts[-1])
+
+
+def test_preview_interval_counts_iterations():
+    ctx = _Ctx()
+    DeepImagePriorMethod().run(_stripes(), _box_hole(), _params(preview_every=5, keep_best=False), ctx)
+    iterations = [int(_ITER.search(text).group(1)) for _, text in ctx.previews]
+    assert iterations == [0, 5, 10]
+
+
+def test_cancel_stops_within_one_iteration():
+    ctx = _Ctx(cancel_after=4)
+    with pytest.raises(FillCancelled):
+        DeepImagePriorMethod().run(_stripes(), _box_hole(), _params(iterations=50), ctx)
+    done = [int(_ITER.search(t).group(1)) for t in ctx.texts if _ITER.search(t)]
+    assert max(done) <= 4
+
+
+def test_cancel_through_the_runtime_leaves_no_result():
+    registry.register(DeepImagePriorMethod)
+    try:
+        token = CancelToken()
+        seen = []
+
+        def on_progress(event):
+            seen.append(event.text)
+            if "iter 3/" in event.text:
+                token.cancel()
+
+        pixels = (_stripes() * 255).astype(np.uint8)
+        request = FillRequest(pixels=pixels, mask=_box_hole(), method="dip", device="cpu",
+                              params={"iterations": 200, "working_size": 64})
+        result = run_fill(request, on_progress=on_progress, cancel=token)
+    finally:
+        registry.unregister(DeepImagePriorMethod)
+    assert result.status == "cancelled" and result.pixels is None
+    assert not any("iter 5/" in text for text in seen)
+
+
+def test_same_seed_same_output_on_cpu():
+    image, hole = _stripes(), _box_hole()
+    a = DeepImagePriorMethod().run(image, hole, _params(), _Ctx(seed=7))
+    b = DeepImagePriorMethod().run(image, hole, _params(), _Ctx(seed=7))
+    c = DeepImagePriorMethod().run(image, hole, _params(), _Ctx(seed=8))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a[hole], c[hole])
+
+
+def test_unmasked_pixels_are_untouched_after_compositing():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    mask = np.zeros((40, 56), np.uint8)
+    mask[12:22, 20:33] = 255
+    method = DeepImagePriorMethod()
+    params = _params(iterations=3)
+    options = RegionOptions(context_margin=method.context_margin(params), working_size=method.working_size)
+    out = inpaint_regions(pixels, mask, lambda t: method.run(t.image, t.hole, params, _Ctx()), options)
+    assert np.array_equal(out[mask == 0], pixels[mask == 0])
+    assert not np.array_equal(out[mask > 0], pixels[mask > 0])
+
+
+def test_fast_preset_improves_on_its_initial_fill():
+    image, hole = _stripes(), _box_hole()
+    blank = image.copy()
+    blank[hole] = 0.0
+    guess = diffusion_fill(blank, hole, 5.0, cv2.INPAINT_NS)
+    out = DeepImagePriorMethod().run(blank, hole, _params(iterations=150, preview_every=1000), _Ctx())
+    assert _hole_psnr(out, image, hole) > _hole_psnr(guess, image, hole) + 1.0

@@ -1,0 +1,185 @@
+"""The window as a user drives it: sample opens ready to fill, Fill changes only the hole, Cancel
+changes nothing, Undo brings the photo back, bad files give a message instead of a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from inpaint_studio.core import io
+from inpaint_studio.core.photo import Photo
+from inpaint_studio.ui import dialogs
+from inpaint_studio.ui.file_controller import SAMPLE_MASK, SAMPLE_PHOTO, resource_path
+
+pytestmark = pytest.mark.gui
+
+FILL_TIMEOUT_MS = 30_000
+
+
+def test_window_opens_on_the_sample_photo_with_its_mask_ready_to_fill(window):
+    sample = io.load_photo(resource_path(SAMPLE_PHOTO))
+    mask = io.load_mask(resource_path(SAMPLE_MASK), sample.pixels.shape[:2])
+    assert np.array_equal(window.document.pixels, sample.pixels)
+    assert np.array_equal(window.document.mask, mask)
+    assert 0.01 < np.count_nonzero(mask) / mask.size < 0.2, "the sample mask should cover one object"
+    assert window.fill_panel.fill_button.isEnabled()
+    assert "Fill" in window.statusBar().currentMessage()
+    assert not window.document.is_modified
+    assert "sample.png" in window.windowTitle()
+
+
+def test_fill_changes_only_the_masked_pixels_and_undo_restores_them(window, qtbot):
+    original = window.document.pixels.copy()
+    hole = window.document.mask > 0
+    assert window.method_panel.select("telea")
+
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=FILL_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(window.fill_panel.fill_button, Qt.MouseButton.LeftButton)
+
+    assert finished.args[0].status == "done", finished.args[0].message
+    filled = window.document.pixels
+    assert np.array_equal(filled[~hole], original[~hole]), "pixels outside the mask must be bit-identical"
+    assert not np.array_equal(filled[hole], original[hole]), "the hole should have been filled"
+    assert window.document.is_modified
+    assert window.windowTitle().startswith("sample.png")
+    assert window.undo_action.isEnabled()
+
+    window.undo_action.trigger()
+    assert np.array_equal(window.document.pixels, original)
+    assert not window.document.is_modified
+    window.redo_action.trigger()
+    assert np.array_equal(window.document.pixels, filled)
+
+
+def test_cancel_during_a_live_preview_leaves_the_photo_unchanged(window, qtbot, slow_method):
+    window.method_panel.refresh()
+    assert window.method_panel.select(slow_method.name)
+    original = window.document.pixels.copy()
+
+    with qtbot.waitSignal(window.fills.preview_shown, timeout=FILL_TIMEOUT_MS):
+        window.fill_panel.fill_button.click()
+    assert window.canvas.has_preview
+    assert window.fill_panel.cancel_button.isEnabled()
+    assert not window.fill_panel.fill_button.isEnabled()
+
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=FILL_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(window.fill_panel.cancel_button, Qt.MouseButton.LeftButton)
+
+    assert finished.args[0].status == "cancelled"
+    assert np.array_equal(window.document.pixels, original)
+    assert not window.document.is_modified
+    assert not window.canvas.has_preview
+    assert "cancelled" in window.statusBar().currentMessage().lower()
+    assert window.fill_panel.fill_button.isEnabled()
+    assert not window.undo_action.isEnabled()
+
+
+def test_a_bad_file_shows_a_message_and_keeps_the_open_photo(window, tmp_path, message_boxes):
+    before = window.document.pixels
+    bad = tmp_path / "holiday.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"this is not really a png" * 10)
+
+    assert not window.files.open_photo(bad)
+
+    assert len(message_boxes) == 1
+    assert message_boxes[0]["title"] == "Cannot open photo"
+    assert message_boxes[0]["text"].strip()
+    assert window.document.pixels is before
+    assert "sample.png" in window.windowTitle()
+
+
+def test_a_mask_of_the_wrong_size_is_refused_with_a_message(window, tmp_path, message_boxes):
+    small = tmp_path / "mask.png"
+    io.save_mask(np.full((10, 12), 255, np.uint8), small)
+    before = window.document.mask
+
+    assert not window.files.open_mask(small)
+
+    assert message_boxes and message_boxes[0]["title"] == "Cannot open mask"
+    assert window.document.mask is before
+
+
+def test_save_as_writes_the_filled_photo_and_clears_the_modified_flag(window, qtbot, tmp_path, monkeypatch):
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=FILL_TIMEOUT_MS):
+        window.fill_action.trigger()
+    target = tmp_path / "coffee-clean.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+
+    window.save_as_action.trigger()
+
+    assert np.array_equal(io.load_photo(target).pixels, window.document.pixels)
+    assert not window.document.is_modified
+    assert window.windowTitle().startswith("coffee-clean.png")
+
+
+def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(window, qtbot, monkeypatch):
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=FILL_TIMEOUT_MS):
+        window.fill_action.trigger()
+    asked: list[str] = []
+
+    def answer(parent, name):
+        asked.append(name)
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(dialogs, "ask_save_changes", answer)
+    assert not window.close()
+    assert asked == ["sample.png"]
+    assert window.isVisible()
+
+
+def test_a_failed_fill_reports_why_and_changes_nothing(window, qtbot, message_boxes):
+    original = window.document.pixels.copy()
+    window.document.set_mask(np.full(original.shape[:2], 255, np.uint8))  # nothing left to fill from
+
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=FILL_TIMEOUT_MS) as finished:
+        window.fill_action.trigger()
+
+    assert finished.args[0].status == "failed"
+    assert np.array_equal(window.document.pixels, original)
+    assert message_boxes and message_boxes[-1]["title"] == "Fill failed"
+    assert "failed" in window.statusBar().currentMessage().lower()
+
+
+def test_resources_bundle_an_icon_and_their_licences():
+    for name in ("icon.svg", "icon-256.png", "LICENSES.txt", SAMPLE_PHOTO, SAMPLE_MASK):
+        assert resource_path(name).is_file(), name
+    licences = resource_path("LICENSES.txt").read_text()
+    for name in (SAMPLE_PHOTO, SAMPLE_MASK, "icon.svg"):
+        assert name in licences
+    assert Path(resource_path(SAMPLE_PHOTO)).stat().st_size < 1_000_000
+
+
+def test_saving_16_bit_as_jpeg_warns_first_and_declining_writes_nothing(window, tmp_path, monkeypatch,
+                                                                        message_boxes):
+    deep = tmp_path / "scan16.png"
+    rng = np.random.default_rng(1)
+    io.save_photo(Photo(pixels=rng.integers(0, 65536, (30, 40, 3), dtype=np.uint16)), deep)
+    assert window.files.open_photo(deep)
+    target = tmp_path / "scan16.jpg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+
+    assert not window.files.save_as_dialog()  # the fake message box answers Ok, not Save
+
+    assert message_boxes and "16-bit" in message_boxes[-1]["info"]
+    assert not target.exists()
+
+
+def test_an_unexpected_exception_shows_the_traceback_in_a_dialog(window, monkeypatch, capsys):
+    from inpaint_studio.ui.app import _ExceptionHook
+    from inpaint_studio.ui.dialogs import ExceptionDialog
+
+    shown: list[str] = []
+    monkeypatch.setattr(ExceptionDialog, "exec", lambda self: shown.append(self.text.toPlainText()) or 0)
+    hook = _ExceptionHook(previous=None)
+    try:
+        raise ValueError("the flux capacitor is empty")
+    except ValueError as exc:
+        hook(type(exc), exc, exc.__traceback__)
+
+    assert len(shown) == 1
+    assert "Traceback" in shown[0] and "the flux capacitor is empty" in shown[0]
+    assert "the flux capacitor is empty" in capsys.readouterr().err

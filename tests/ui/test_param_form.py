@@ -1,0 +1,101 @@
+"""The settings panel is generated from a params dataclass: right widgets, ranges, tooltips, Reset."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pytest
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
+
+from inpaint_studio.methods import registry
+from inpaint_studio.methods.base import Method, make_params, param, param_specs
+from inpaint_studio.ui.method_panel import MethodPanel
+from inpaint_studio.ui.param_form import ParamForm
+
+pytestmark = pytest.mark.gui
+
+
+class Quality(enum.Enum):
+    FAST = "fast"
+    BEST = "best"
+
+
+@dataclass(frozen=True)
+class FakeParams:
+    iterations: int = param(50, min=1, max=500, step=5, help="How many passes to make.")
+    strength: float = param(0.25, min=0.0, max=1.0, step=0.05, help="How strongly to blend.")
+    keep_edges: bool = param(True, help="Protect strong edges.")
+    mode: str = param("patch", choices=("patch", "diffuse", "hybrid"), help="Which algorithm to use.")
+    quality: Quality = param(Quality.FAST, help="Speed or quality.")
+
+
+class FakeMethod(Method):
+    name = "fake_params_test"
+    label = "Fake params"
+    description = "Exists only to show generated settings."
+    Params: ClassVar[type] = FakeParams
+
+    def run(self, image, hole, params, ctx):
+        return image
+
+
+def test_each_parameter_gets_the_right_widget_range_and_tooltip(qtbot):
+    form = ParamForm(param_specs(FakeParams))
+    qtbot.addWidget(form)
+    ed = form.editors
+
+    assert isinstance(ed["iterations"], QSpinBox)
+    assert (ed["iterations"].minimum(), ed["iterations"].maximum()) == (1, 500)
+    assert ed["iterations"].singleStep() == 5
+    assert isinstance(ed["strength"], QDoubleSpinBox)
+    assert (ed["strength"].minimum(), ed["strength"].maximum()) == (0.0, 1.0)
+    assert ed["strength"].singleStep() == pytest.approx(0.05)
+    assert ed["strength"].decimals() == 2
+    assert isinstance(ed["keep_edges"], QCheckBox)
+    assert isinstance(ed["mode"], QComboBox)
+    assert [ed["mode"].itemText(i) for i in range(ed["mode"].count())] == ["patch", "diffuse", "hybrid"]
+    assert isinstance(ed["quality"], QComboBox)
+    assert ed["quality"].count() == 2
+    for spec in param_specs(FakeParams):
+        assert spec.help in ed[spec.name].toolTip()
+
+
+def test_values_round_trip_through_make_params_and_reset_restores_defaults(qtbot):
+    form = ParamForm(param_specs(FakeParams))
+    qtbot.addWidget(form)
+    assert make_params(FakeParams, form.values()) == FakeParams()
+
+    form.editors["iterations"].setValue(120)
+    form.editors["strength"].setValue(0.8)
+    form.editors["keep_edges"].setChecked(False)
+    form.editors["mode"].setCurrentIndex(2)
+    form.editors["quality"].setCurrentIndex(1)
+    changed = make_params(FakeParams, form.values())
+    assert changed == FakeParams(iterations=120, strength=0.8, keep_edges=False, mode="hybrid",
+                                 quality=Quality.BEST)
+
+    form.reset()
+    assert make_params(FakeParams, form.values()) == FakeParams()
+
+
+def test_method_panel_builds_the_form_of_the_chosen_method_and_remembers_edits(qtbot):
+    registry.register(FakeMethod)
+    try:
+        panel = MethodPanel()
+        qtbot.addWidget(panel)
+        assert panel.select(FakeMethod.name)
+        assert panel.description.text() == FakeMethod.description
+        assert set(panel.values()) == {"iterations", "strength", "keep_edges", "mode", "quality"}
+        panel.form.editors["iterations"].setValue(7)
+
+        assert panel.select("telea")
+        assert set(panel.values()) == {"radius"}
+        assert panel.select(FakeMethod.name)
+        assert panel.values()["iterations"] == 7
+
+        panel.reset_button.click()
+        assert panel.values()["iterations"] == 50
+    finally:
+        registry.unregister(FakeMethod.name)
