@@ -12,6 +12,7 @@ Examples (from the repo root, venv active):
   python benchmarks/dip_siren_eval.py --limit 4                       # 4 photos x object, medium, thick
   python benchmarks/dip_siren_eval.py --only dip_fast,ns --classes object --limit 2
   python benchmarks/dip_siren_eval.py --threads 1 --out /tmp/dipbench  # one torch thread
+  python benchmarks/dip_siren_eval.py --only dip_fast --fast-params '{"time_limit": 900}'  # iteration-capped
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def contenders(args: argparse.Namespace) -> dict[str, list[str]]:
         return ["--py", me, "--kwargs", json.dumps({**common, **kw})]
 
     return {
-        "dip_fast": ours(method="dip"),
+        "dip_fast": ours(method="dip", **json.loads(args.fast_params)),
         f"dip_paper_{args.paper_net}_cap{args.paper_cap}": ours(
             method="dip", preset="paper", paper_net=args.paper_net, iterations=args.paper_cap,
             keep_best=False),
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma list of contenders (default: all)")
     ap.add_argument("--paper-net", default="vase", choices=sorted(PAPER_ITERATIONS))
     ap.add_argument("--paper-cap", type=int, default=20, help="iterations the paper preset runs per region")
+    ap.add_argument("--fast-params", default="{}",
+                    help="JSON params for dip fast, e.g. '{\"time_limit\": 60}'")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/dip_siren_eval"))
     ap.add_argument("--keep-outputs", action="store_true")

@@ -1,4 +1,4 @@
-"""The ``inpaint-studio`` command: fill, batch, methods, gui.
+"""The ``inpaint-studio`` command: fill, batch, methods, models, gui.
 
 argparse (stdlib) rather than click/typer: four commands need no framework, and every import
 here is paid again on each ``fill`` the benchmark harness times. This module imports nothing
@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import inpaint_studio
+from inpaint_studio.cli import models_cmd
 from inpaint_studio.cli.common import EXIT_CANCELLED, PROG, print_error, print_note
 from inpaint_studio.core.errors import FillCancelled, InpaintStudioError
 
-COMMANDS = ("fill", "batch", "methods", "gui")
+COMMANDS = ("fill", "batch", "methods", "models", "gui")
 
 _EPILOG = """\
 exit status: 0 success, 1 failure (for batch: some files failed), 2 bad input or nothing to do,
@@ -32,6 +33,7 @@ examples:
   inpaint-studio fill scan.tif scratches.png -o fixed.tif --method ns --param radius=5 --record
   inpaint-studio batch scans/ -o fixed/ --masks masks/ --suffix _fixed
   inpaint-studio methods --json
+  inpaint-studio models list
 """
 
 _RECORD_HELP = ("also write a provenance record next to each output, OUT + '.json' "
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("methods", parents=[common], help="list the inpainting methods and their parameters")
     m.add_argument("--json", action="store_true", help="machine-readable output")
 
+    models_cmd.add_parser(sub, common)
+
     g = sub.add_parser("gui", parents=[common], help="open the window (the default without a command)")
     g.add_argument("file", nargs="?", metavar="FILE", help="photo to open")
     return parser
@@ -133,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
         from inpaint_studio.cli import methods_cmd
 
         return methods_cmd.run(args)
+    if args.command == "models":
+        return models_cmd.run(args)
     from inpaint_studio.cli.gui_launch import launch_gui
 
     return launch_gui(getattr(args, "file", None))

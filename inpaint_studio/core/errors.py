@@ -78,3 +78,17 @@ class MethodFailedError(InpaintStudioError):
 
 class FillCancelled(InpaintStudioError):
     """The user cancelled a running fill; nothing was changed."""
+
+
+class WeightsError(InpaintStudioError):
+    """A network's weights file is missing, cannot be fetched, or does not match the network."""
+
+
+class WeightsMissingError(WeightsError):
+    """A learned method's weights are not installed; the message says how to get them."""
+
+
+class DownloadCancelled(WeightsError):
+    """The user stopped a weights download; the partial file is kept so the next one resumes."""
+
+    exit_code = 130

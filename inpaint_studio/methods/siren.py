@@ -21,6 +21,7 @@ import numpy as np
 
 from inpaint_studio.methods.base import Method, RunContext, param
 from inpaint_studio.methods.dip.holdout import holdout_mask
+from inpaint_studio.methods.dip.method import grow_fill
 
 ENCODINGS = ("siren", "fourier")
 
@@ -52,6 +53,8 @@ class SirenParams:
                                help="Preview every this many iterations (and at most every preview ms).")
     preview_ms: int = param(250, min=0, max=60_000, label="Preview ms",
                             help="Minimum milliseconds between previews.")
+    match_edges: bool = param(
+        True, help="Correct the fill smoothly so it meets the known pixels at the hole's edge (no seam).")
     keep_best: bool = param(True, help="Return the best output by the error on held-out known pixels near "
                                        "the hole, instead of the last one.")
 
@@ -140,13 +143,6 @@ def _shrink(image: np.ndarray, hole: np.ndarray, size: int) -> tuple[np.ndarray,
     return small, small_hole
 
 
-def _grow(small: np.ndarray, image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    h, w = hole.shape
-    if small.shape[:2] != (h, w):
-        small = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC).reshape(h, w, 3)
-    return np.where(hole[..., None], np.clip(small, 0.0, 1.0), image).astype(np.float32)
-
-
 def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: RunContext,
               stats: dict[str, Any] | None = None) -> np.ndarray:
     """Fit at working size and return the crop with the hole filled (float32, input size)."""
@@ -221,13 +217,13 @@ def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: Run
         waited_ms = (now - last_preview_t) * 1000
         if it - last_preview_it >= params.preview_every and waited_ms >= params.preview_ms:
             last_preview_it, last_preview_t = it, now
-            ctx.preview(_grow(render(), image, hole), text)
+            ctx.preview(grow_fill(render(), image, hole, params.match_edges), text)
         if params.time_limit > 0 and elapsed >= params.time_limit:
             break
     ctx.check_cancelled()
     stats.update(iterations=it, best_iteration=best_it, seconds=time.perf_counter() - t0)
     out = best_image if (params.keep_best and best_image is not None) else render()
-    return _grow(out, image, hole)
+    return grow_fill(out, image, hole, params.match_edges)
 
 
 class SirenMethod(Method):

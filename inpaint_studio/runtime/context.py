@@ -15,12 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inpaint_studio.core.errors import FillCancelled
+from inpaint_studio.core.errors import FillCancelled, MethodFailedError
 from inpaint_studio.core.regions import RegionOptions, RegionTask, finish_region
 from inpaint_studio.core.types import BBox
+
+if TYPE_CHECKING:
+    from inpaint_studio.runtime.model_cache import ModelSession
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +200,10 @@ class RegionContext:
         seed: int,
         cancel: CancelToken,
         reporter: FillReporter,
+        models: ModelSession | None = None,
     ) -> None:
         self.device = device
+        self._models = models
         self.seed = seed
         self._task = task
         self._pixels = pixels
@@ -237,3 +243,21 @@ class RegionContext:
 
     def check_cancelled(self) -> None:
         self._cancel.raise_if_cancelled()
+
+    # learned methods ------------------------------------------------------------------------
+
+    def load_model(self, name: str, device: str | None = None) -> Any:
+        """The verified network for catalogue weights ``name`` on ``device`` (default: this fill's).
+
+        How learned methods get weights without importing the runtime: they declare ``weights`` and
+        call this. Raises WeightsMissingError (message: how to get them) or WeightsError.
+        """
+        if self._models is None:
+            raise MethodFailedError("this fill was started without a model loader; learned methods need one")
+        return self._models.load_model(name, device or self.device)
+
+    def note(self, text: str) -> None:
+        """Something the user must be told in the result (e.g. "the GPU ran out of memory: used the CPU")."""
+        if self._models is not None:
+            self._models.note(text)
+        log.info("%s", text)

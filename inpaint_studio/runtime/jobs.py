@@ -43,6 +43,7 @@ from inpaint_studio.runtime.context import (
     RegionContext,
 )
 from inpaint_studio.runtime.device import DeviceChoice, device_for_method
+from inpaint_studio.runtime.model_cache import ModelSession
 from inpaint_studio.runtime.provenance import Provenance, array_digest, bbox_json, library_versions
 
 __all__ = [
@@ -181,6 +182,8 @@ class _Run:
         self.regions: list[dict[str, Any]] = []
         self.region_seconds: list[float] = []
         self.boxes: list[BBox] = []
+        #: learned methods load their network through this (weights used, notes such as a CPU fallback)
+        self.models = ModelSession()
 
     def provenance(self, status: FillStatus, message: str) -> Provenance:
         method = self.method
@@ -203,6 +206,7 @@ class _Run:
             status=status,
             message=message,
             request_id=self.request.request_id,
+            weights=self.models.weights_json(),
         )
 
     def result(self, status: FillStatus, message: str, *, pixels: np.ndarray | None = None,
@@ -264,7 +268,8 @@ def run_fill(
                 run.regions.append({**bbox_json(task.bbox), "scale": task.scale})
                 run.boxes.append(task.bbox)
                 ctx = RegionContext(task=task, pixels=pixels, mask=mask, options=options,
-                                    device=run.device.device, seed=seed, cancel=cancel, reporter=reporter)
+                                    device=run.device.device, seed=seed, cancel=cancel, reporter=reporter,
+                                    models=run.models)
                 _seed_everything(seed, method.uses_torch)
                 t_region = time.perf_counter()
                 try:
@@ -302,6 +307,8 @@ def run_fill(
         count = len(run.boxes)
         message = (f"filled {count} region{'s' if count != 1 else ''} with {label} "
                    f"in {time.perf_counter() - run.t0:.2f} s")
+        if run.models.notes:
+            message += " (" + "; ".join(run.models.notes) + ")"
         return run.result("done", message, pixels=out, changed=changed)
     finally:
         reporter.drop_previews()

@@ -107,6 +107,8 @@ class Provenance:
     status: str = ""
     message: str = ""
     request_id: str = ""
+    #: network weights used: {"weights", "file", "sha256", "size"} per file (learned methods only)
+    weights: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +129,7 @@ class Provenance:
             "durations": _json_safe(self.durations),
             "started_at": self.started_at,
             "versions": dict(self.versions),
+            **({"weights": _json_safe(self.weights)} if self.weights else {}),
         }
 
     def write_sidecar(self, path: str | os.PathLike[str]) -> Path:

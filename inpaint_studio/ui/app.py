@@ -24,6 +24,7 @@ import inpaint_studio
 from inpaint_studio.ui.dialogs import APP_NAME, ExceptionDialog
 from inpaint_studio.ui.file_controller import resource_path
 from inpaint_studio.ui.main_window import MainWindow
+from inpaint_studio.ui.theme import install_theme
 
 #: exit code when there is no display to open a window on (the CLI documents it)
 EXIT_NO_DISPLAY = 3
@@ -107,11 +108,13 @@ def install_excepthook() -> None:
 
 def create_window(path: str | None = None) -> MainWindow:
     """A window with ``path`` (or the sample photo and mask) open; needs a QApplication."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        install_theme(app)
     window = MainWindow()
     window.setWindowIcon(app_icon())
     if path:
-        if not window.files.open_photo(path):
-            window.files.status_message.emit(f"Could not open {path}; use File ▸ Open Photo.")
+        window.files.open_photo(path)  # in the background; a failure shows a message box
     else:
         window.files.open_sample()
     return window

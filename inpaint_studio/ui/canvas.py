@@ -1,102 +1,486 @@
-"""The canvas: the photo fitted to the window, the mask as a tinted overlay, live fill previews on top.
+"""The canvas: the photo at any zoom, the mask as a tinted overlay, fill previews, compare and tools.
 
-Drawing only; it knows nothing of documents or fills. The owner pushes QImages in (converted once,
-in ui.qimage) and the widget scales them at paint time, so resizing the window costs no numpy work.
-Zoom, pan and brushes come with the full editor; the image <-> widget mapping lives in one method
-(:meth:`CanvasView.image_rect`) so those tools have a single place to build on.
+A plain QWidget with its own paintEvent rather than a QGraphicsView: there is exactly one item (the
+photo), and what makes a 100 MP frame fluid is choosing *which pixels* to draw — a crop of the
+display pyramid level nearest the zoom, only inside the update rectangle — which a scene graph
+would hide rather than help with. Everything else (zoom to cursor, pan, the brush outline) is a
+handful of lines on one transform: ``widget = offset + image * scale`` with image pixel ``(r, c)``
+covering ``[c, c + 1) x [r, r + 1)``.
+
+Compare ("the original"): the photo *as opened* in this session. The canvas keeps the 8-bit
+display values of every 256-pixel tile a fill (or undo/redo) is about to change, so the original
+costs memory only where the photo changed. Hold backslash to see it; split mode shows it left of a
+draggable divider and the current photo right of it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPainter, QPaintEvent, QPalette
+import math
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QEnterEvent,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QNativeGestureEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+    QTabletEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inpaint_studio.core.types import BBox
+from inpaint_studio.ui.canvas_pyramid import Pyramid, downsample2, level_box
 
-#: the mask tint: a warm red that reads on skin, sky and foliage alike
+if TYPE_CHECKING:
+    from inpaint_studio.ui.document import Document
+
+__all__ = ["MASK_COLOR", "Canvas", "CanvasView", "CompareMode"]
+
+CompareMode = Literal["off", "hold", "split"]
+
+#: the mask tint: a warm red that reads on skin, sky and foliage alike (alpha = default opacity)
 MASK_COLOR = QColor(255, 40, 80, 120)
-_MARGIN = 12
+MIN_ZOOM = 1 / 64
+MAX_ZOOM = 32.0
+#: one wheel notch (120 units) zooms by this factor
+WHEEL_STEP = 2 ** 0.25
+#: the zoom-in/zoom-out ladder (Photoshop's presets)
+ZOOM_LADDER = (1 / 64, 1 / 48, 1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3,
+               1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 12.0, 16.0, 32.0)
+_FIT_MARGIN = 12
+_ORIGINAL_TILE = 256
+_DIVIDER_GRAB = 6
+_BACKGROUND = QColor(0x2A, 0x2D, 0x32)
+
+
+class CanvasTool(Protocol):
+    """What the canvas asks of a tool controller (ui.tools.ToolController)."""
+
+    def press(self, pos: QPointF, button: Qt.MouseButton, modifiers: Qt.KeyboardModifier,
+              pressure: float | None) -> bool: ...
+    def move(self, pos: QPointF, modifiers: Qt.KeyboardModifier, pressure: float | None) -> None: ...
+    def release(self, pos: QPointF, button: Qt.MouseButton, modifiers: Qt.KeyboardModifier) -> None: ...
+    def double_click(self, pos: QPointF) -> None: ...
+    def key_press(self, event: QKeyEvent) -> bool: ...
+    def paint_overlay(self, painter: QPainter, canvas: CanvasView) -> None: ...
+    def cursor_radius(self) -> float | None: ...
+    def cancel(self) -> None: ...
+
+
+def _qimage_rgb(values: np.ndarray) -> QImage:
+    """A QImage *viewing* a contiguous H x W x 3 uint8 array: keep the array alive while it is drawn."""
+    height, width = values.shape[:2]
+    return QImage(values.data, width, height, values.strides[0], QImage.Format.Format_RGB888)
 
 
 class CanvasView(QWidget):
-    """Shows one image with an optional mask overlay and an optional preview patch."""
+    """Shows one document's photo and mask at any zoom; forwards editing gestures to a tool."""
 
     #: a file was dropped on the canvas (local path)
     file_dropped = Signal(str)
+    #: the zoom factor (1.0 = 100 %: one image pixel per screen pixel)
+    zoom_changed = Signal(float)
+    #: the image pixel under the mouse, (-1, -1) when off the image
+    cursor_moved = Signal(int, int)
+    #: zoom or scroll position changed
+    view_changed = Signal()
+    compare_mode_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._image: QImage | None = None
-        # the image with the preview patches painted in (a copy made on the first preview of a fill)
-        self._shown: QImage | None = None
-        self._mask: QImage | None = None
+        self._document: Document | None = None
+        # legacy path (a QImage pushed in without a document): numpy copies of what was pushed
+        self._static_pixels: np.ndarray | None = None
+        self._static_mask: np.ndarray | None = None
+        self._pixels: Pyramid | None = None
+        self._mask: Pyramid | None = None
+        self._originals: dict[tuple[int, int], np.ndarray] = {}
+        self._original_levels: dict[tuple[int, int, int], np.ndarray] = {}
+        self._previews: dict[BBox, QImage] = {}
         self._mask_visible = True
+        self._overlay_colour = QColor(MASK_COLOR.red(), MASK_COLOR.green(), MASK_COLOR.blue())
+        self._overlay_opacity = MASK_COLOR.alphaF()
+        self._colour_table: list[int] = []
+        self._rebuild_colour_table()
+        self._scale = 1.0
+        self._offset = QPointF(0.0, 0.0)
+        self._fit_mode = True
+        self._compare: CompareMode = "off"
+        self._holding_original = False
+        self._split = 0.5
+        self._dragging_divider = False
+        self._pan_anchor: QPointF | None = None
+        self._space_down = False
+        self._tool: CanvasTool | None = None
+        self._tool_active = False
+        self._cursor_pos: QPointF | None = None
         self._placeholder = "Open a photo (Ctrl+O) or drop one here"
         self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        self.setTabletTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, False)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 240)
-        self.setAutoFillBackground(True)
         palette = self.palette()
-        palette.setColor(QPalette.ColorRole.Window, QColor(0x2a, 0x2d, 0x32))
+        palette.setColor(QPalette.ColorRole.Window, _BACKGROUND)
         self.setPalette(palette)
 
-    # content --------------------------------------------------------------------------------
+    # document -------------------------------------------------------------------------------
+
+    def set_document(self, document: Document | None) -> None:
+        """Show ``document`` and follow its changes (the canvas reads its arrays, never writes them)."""
+        if self._document is not None:
+            for signal, slot in self._document_connections():
+                signal.disconnect(slot)
+        self._document = document
+        if document is not None:
+            for signal, slot in self._document_connections():
+                signal.connect(slot)
+        self._on_photo_replaced()
+
+    @property
+    def document(self) -> Document | None:
+        return self._document
+
+    def _document_connections(self) -> list[tuple[object, object]]:
+        doc = self._document
+        assert doc is not None
+        return [(doc.photo_replaced, self._on_photo_replaced),
+                (doc.pixels_changing, self._on_pixels_changing),
+                (doc.pixels_region_changed, self._on_pixels_changed),
+                (doc.mask_region_changed, self._on_mask_changed)]
+
+    def _pixel_source(self) -> np.ndarray | None:
+        if self._document is not None:
+            return self._document.pixels
+        return self._static_pixels
+
+    def _mask_source(self) -> np.ndarray | None:
+        if self._document is not None:
+            return self._document.mask
+        return self._static_mask
+
+    def _on_photo_replaced(self) -> None:
+        pixels, mask = self._pixel_source(), self._mask_source()
+        self._pixels = None if pixels is None else Pyramid(self._current_pixels)
+        self._mask = None if mask is None else Pyramid(self._current_mask)
+        self._originals.clear()
+        self._original_levels.clear()
+        self._previews.clear()
+        self._fit_mode = True
+        self._apply_fit()
+        self.update()
+
+    def _current_pixels(self) -> np.ndarray:
+        pixels = self._pixel_source()
+        assert pixels is not None
+        return pixels
+
+    def _current_mask(self) -> np.ndarray:
+        mask = self._mask_source()
+        assert mask is not None
+        return mask
+
+    def _on_pixels_changing(self, bbox: BBox) -> None:
+        """Keep the as-opened display values of the tiles about to change (for compare)."""
+        if self._pixels is None:
+            return
+        level0 = self._pixels.level(0)
+        tile = _ORIGINAL_TILE
+        for ty in range(bbox.top // tile, (bbox.bottom - 1) // tile + 1):
+            for tx in range(bbox.left // tile, (bbox.right - 1) // tile + 1):
+                if (ty, tx) not in self._originals:
+                    rows, cols = slice(ty * tile, (ty + 1) * tile), slice(tx * tile, (tx + 1) * tile)
+                    self._originals[(ty, tx)] = level0[rows, cols].copy()
+
+    def _on_pixels_changed(self, bbox: BBox | None) -> None:
+        if self._pixels is None:
+            if self._pixel_source() is not None:
+                self._on_photo_replaced()
+            return
+        if bbox is None:
+            self._pixels.update(None)
+            self.update()
+            return
+        self._pixels.update(bbox)
+        self.update(self._widget_rect_of(bbox))
+
+    def _on_mask_changed(self, bbox: BBox | None) -> None:
+        if self._mask is None:
+            if self._mask_source() is not None:
+                self._mask = Pyramid(self._current_mask)
+            self.update()
+            return
+        self._mask.update(bbox)
+        if bbox is None:
+            self.update()
+        else:
+            self.update(self._widget_rect_of(bbox))
+
+    # legacy content (before a document is attached) -------------------------------------------
 
     def set_image(self, image: QImage | None) -> None:
-        self._image = self._shown = image
-        self.update()
+        """Show a QImage without a document (old callers); ignored once a document is attached."""
+        if self._document is not None:
+            return
+        from inpaint_studio.ui.qimage import qimage_to_rgb
+
+        replaced = (image is None) != (self._static_pixels is None) or (
+            image is not None and self._static_pixels is not None
+            and self._static_pixels.shape[:2] != (image.height(), image.width()))
+        self._static_pixels = None if image is None else qimage_to_rgb(image)
+        if replaced:
+            self._on_photo_replaced()
+        else:
+            self._pixels = None if self._static_pixels is None else Pyramid(self._current_pixels)
+            self.update()
 
     def set_mask(self, mask: QImage | None) -> None:
-        self._mask = mask
+        """Show a mask overlay given as a QImage (its alpha is the coverage) without a document."""
+        if self._document is not None:
+            return
+        if mask is None:
+            self._static_mask = None
+            self._mask = None
+        else:
+            argb = mask.convertToFormat(QImage.Format.Format_ARGB32)
+            buffer = np.frombuffer(argb.constBits(), np.uint8, argb.bytesPerLine() * argb.height())
+            pixels = buffer.reshape(argb.height(), argb.bytesPerLine())[:, :argb.width() * 4]
+            alpha = pixels.reshape(argb.height(), argb.width(), 4)[..., 3 if np.little_endian else 0]
+            # old callers tint with MASK_COLOR: alpha = coverage * MASK_COLOR.alpha() / 255
+            coverage = alpha.astype(np.uint32) * 255 // max(1, MASK_COLOR.alpha())
+            self._static_mask = np.minimum(coverage, 255).astype(np.uint8)
+            self._mask = Pyramid(self._current_mask)
         self.update()
 
+    # overlay and visibility -----------------------------------------------------------------
+
     def set_mask_visible(self, visible: bool) -> None:
-        self._mask_visible = visible
+        self._mask_visible = bool(visible)
         self.update()
 
     @property
     def mask_visible(self) -> bool:
         return self._mask_visible
 
-    def show_preview(self, bbox: BBox, patch: QImage) -> None:
-        """Paint ``patch`` over the image at ``bbox`` (image coordinates) until the preview is cleared.
-
-        Patches are composited at native resolution into one copy of the image, so the scaled view
-        has no seams at the patch edge and successive previews of different regions accumulate.
-        """
-        if self._image is None:
-            return
-        if self._shown is self._image:
-            self._shown = self._image.copy()
-        painter = QPainter(self._shown)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
-        painter.drawImage(QPoint(int(bbox.left), int(bbox.top)), patch)
-        painter.end()
+    def set_overlay_colour(self, colour: QColor) -> None:
+        """The mask tint (its alpha is ignored: opacity is set on its own)."""
+        self._overlay_colour = QColor(colour.red(), colour.green(), colour.blue())
+        self._rebuild_colour_table()
         self.update()
 
+    def set_overlay_opacity(self, opacity: float) -> None:
+        """How strongly a fully covered pixel is tinted, 0 (invisible) .. 1 (solid)."""
+        self._overlay_opacity = min(1.0, max(0.0, float(opacity)))
+        self._rebuild_colour_table()
+        self.update()
+
+    @property
+    def overlay_colour(self) -> QColor:
+        return QColor(self._overlay_colour)
+
+    @property
+    def overlay_opacity(self) -> float:
+        return self._overlay_opacity
+
+    def _rebuild_colour_table(self) -> None:
+        colour = self._overlay_colour
+        red, green, blue = colour.red(), colour.green(), colour.blue()
+        self._colour_table = [
+            (round(i * self._overlay_opacity) << 24) | (red << 16) | (green << 8) | blue for i in range(256)]
+
+    # previews -------------------------------------------------------------------------------
+
+    def show_preview(self, bbox: BBox, patch: QImage) -> None:
+        """Show ``patch`` over the photo at ``bbox`` (image coordinates) until clear_preview()."""
+        self._previews[bbox] = patch
+        self.update(self._widget_rect_of(bbox))
+
     def clear_preview(self) -> None:
-        if self._shown is not self._image:
-            self._shown = self._image
+        if self._previews:
+            self._previews.clear()
             self.update()
 
     @property
     def has_preview(self) -> bool:
-        return self._shown is not self._image
+        return bool(self._previews)
+
+    # compare --------------------------------------------------------------------------------
+
+    def set_compare_mode(self, mode: CompareMode) -> None:
+        """"off": the photo; "hold": the original (as if backslash were held); "split": both, divided."""
+        if mode not in ("off", "hold", "split"):
+            raise ValueError(f"compare mode is 'off', 'hold' or 'split', got {mode!r}")
+        if mode != self._compare:
+            self._compare = mode
+            self.compare_mode_changed.emit(mode)
+            self.update()
+
+    @property
+    def compare_mode(self) -> CompareMode:
+        return self._compare
+
+    @property
+    def showing_original(self) -> bool:
+        return self._compare == "hold" or self._holding_original
+
+    @property
+    def split_position(self) -> float:
+        """The divider's place as a fraction of the canvas width (split mode)."""
+        return self._split
+
+    def set_split_position(self, fraction: float) -> None:
+        self._split = min(1.0, max(0.0, float(fraction)))
+        self.update()
+
+    def _divider_x(self) -> float:
+        return self._split * self.width()
+
+    # tools ----------------------------------------------------------------------------------
+
+    def set_tool_controller(self, tool: CanvasTool | None) -> None:
+        self._tool = tool
+        self.update_cursor()
+
+    def update_cursor(self) -> None:
+        """Pick the mouse cursor for the current tool / gesture and redraw the brush outline."""
+        if self._pan_anchor is not None:
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif self._space_down:
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self._compare == "split" and self._near_divider(self._cursor_pos):
+            self.setCursor(Qt.CursorShape.SplitHCursor)
+        elif self._tool is not None and self._tool.cursor_radius() is not None:
+            self.setCursor(Qt.CursorShape.BlankCursor)  # the outline is the cursor
+        else:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        self.update()
 
     # geometry -------------------------------------------------------------------------------
 
+    @property
+    def zoom(self) -> float:
+        return self._scale
+
+    @property
+    def image_size(self) -> QSize:
+        shape = self._image_shape()
+        return QSize(0, 0) if shape is None else QSize(shape[1], shape[0])
+
+    def _image_shape(self) -> tuple[int, int] | None:
+        pixels = self._pixel_source()
+        return None if pixels is None else (int(pixels.shape[0]), int(pixels.shape[1]))
+
+    def map_to_image(self, pos: QPointF) -> QPointF:
+        """Widget position -> continuous image position (x = column, y = row; pixel (r, c) spans [c, c+1))."""
+        return (QPointF(pos) - self._offset) / self._scale
+
+    def map_from_image(self, pos: QPointF) -> QPointF:
+        return self._offset + QPointF(pos) * self._scale
+
     def image_rect(self) -> QRectF:
-        """Where the whole image is drawn, in widget coordinates (aspect kept, never upscaled past 4x)."""
-        if self._image is None or self._image.isNull():
+        """Where the whole image is drawn, in widget coordinates."""
+        shape = self._image_shape()
+        if shape is None:
             return QRectF()
-        area = QRectF(self.rect()).adjusted(_MARGIN, _MARGIN, -_MARGIN, -_MARGIN)
-        width, height = self._image.width(), self._image.height()
-        scale = min(area.width() / width, area.height() / height, 4.0)
-        scale = max(scale, 1e-3)
-        size = QSize(max(1, round(width * scale)), max(1, round(height * scale)))
-        top_left = area.center() - QPointF(size.width() / 2, size.height() / 2)
-        return QRectF(QPointF(round(top_left.x()), round(top_left.y())), size.toSizeF())
+        return QRectF(self._offset, QSize(shape[1], shape[0]).toSizeF() * self._scale)
+
+    def _widget_rect_of(self, bbox: BBox) -> QRect:
+        top_left = self.map_from_image(QPointF(bbox.left, bbox.top))
+        bottom_right = self.map_from_image(QPointF(bbox.right, bbox.bottom))
+        return QRectF(top_left, bottom_right).toAlignedRect().adjusted(-2, -2, 2, 2)
+
+    def fit_zoom(self) -> float:
+        shape = self._image_shape()
+        if shape is None:
+            return 1.0
+        width = max(1, self.width() - 2 * _FIT_MARGIN)
+        height = max(1, self.height() - 2 * _FIT_MARGIN)
+        return max(MIN_ZOOM, min(width / shape[1], height / shape[0], 8.0))
+
+    def fit(self) -> None:
+        """The whole photo, centred ("Fit on Screen"); stays fitted while the window is resized."""
+        self._fit_mode = True
+        self._apply_fit()
+
+    def _apply_fit(self) -> None:
+        shape = self._image_shape()
+        if shape is None:
+            return
+        scale = self.fit_zoom()
+        offset = QPointF((self.width() - shape[1] * scale) / 2, (self.height() - shape[0] * scale) / 2)
+        self._set_view(scale, offset)
+
+    def actual_size(self) -> None:
+        """100 %: one photo pixel per screen pixel, keeping the point at the centre of the view."""
+        self.set_zoom(1.0)
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the image point under ``anchor`` (widget coordinates; default: centre) still."""
+        if self._image_shape() is None:
+            return
+        zoom = min(MAX_ZOOM, max(MIN_ZOOM, float(zoom)))
+        anchor = QPointF(self.width() / 2, self.height() / 2) if anchor is None else QPointF(anchor)
+        image_point = self.map_to_image(anchor)
+        self._fit_mode = False
+        self._set_view(zoom, anchor - image_point * zoom)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(next((z for z in ZOOM_LADDER if z > self._scale * 1.001), MAX_ZOOM))
+
+    def zoom_out(self) -> None:
+        self.set_zoom(next((z for z in reversed(ZOOM_LADDER) if z < self._scale / 1.001), MIN_ZOOM))
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Scroll the photo by (dx, dy) screen pixels."""
+        if self._image_shape() is None:
+            return
+        self._fit_mode = False
+        self._set_view(self._scale, self._offset + QPointF(dx, dy))
+
+    def _set_view(self, scale: float, offset: QPointF) -> None:
+        shape = self._image_shape()
+        if shape is None:
+            return
+        # keep the centre of the view over the photo, so it can never be scrolled out of sight
+        width, height = shape[1] * scale, shape[0] * scale
+        cx, cy = self.width() / 2, self.height() / 2
+        if width <= self.width():
+            x = (self.width() - width) / 2 if self._fit_mode else min(max(offset.x(), cx - width), cx)
+        else:
+            x = min(max(offset.x(), cx - width), cx)
+        if height <= self.height():
+            y = (self.height() - height) / 2 if self._fit_mode else min(max(offset.y(), cy - height), cy)
+        else:
+            y = min(max(offset.y(), cy - height), cy)
+        zoom_changed = not math.isclose(scale, self._scale, rel_tol=1e-12)
+        moved = zoom_changed or not (math.isclose(x, self._offset.x()) and math.isclose(y, self._offset.y()))
+        self._scale, self._offset = scale, QPointF(x, y)
+        if zoom_changed:
+            self.zoom_changed.emit(scale)
+        if moved:
+            self.view_changed.emit()
+            self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit_mode:
+            self._apply_fit()
+        else:
+            self._set_view(self._scale, self._offset)
 
     def sizeHint(self) -> QSize:
         return QSize(900, 620)
@@ -106,22 +490,346 @@ class CanvasView(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         try:
-            if self._image is None or self._image.isNull():
+            painter.fillRect(event.rect(), _BACKGROUND)
+            if self._pixels is None:
                 painter.setPen(QColor(0xB0, 0xB4, 0xBA))
                 painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
                 return
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            target = self.image_rect()
-            painter.drawImage(target, self._shown if self._shown is not None else self._image)
-            if self._mask is not None and self._mask_visible:
-                # while a fill shows previews the tint is faint, so the fill itself is what you see
-                painter.setOpacity(0.3 if self.has_preview else 1.0)
-                painter.drawImage(target, self._mask)
-                painter.setOpacity(1.0)
-            painter.setPen(QColor(0, 0, 0, 90))
-            painter.drawRect(target.toAlignedRect().adjusted(-1, -1, 0, 0))
+            dirty = QRectF(event.rect())
+            if self.showing_original:
+                self._paint_photo(painter, dirty, original=True)
+            elif self._compare == "split":
+                divider = self._divider_x()
+                left = dirty.intersected(QRectF(0, 0, divider, self.height()))
+                right = dirty.intersected(QRectF(divider, 0, self.width() - divider, self.height()))
+                if not left.isEmpty():
+                    painter.save()
+                    painter.setClipRect(left)
+                    self._paint_photo(painter, left, original=True)
+                    painter.restore()
+                if not right.isEmpty():
+                    painter.save()
+                    painter.setClipRect(right)
+                    self._paint_photo(painter, right, original=False)
+                    painter.restore()
+            else:
+                self._paint_photo(painter, dirty, original=False)
+            if self._tool is not None:
+                self._tool.paint_overlay(painter, self)
+            if self._compare == "split" and not self.showing_original:
+                self._paint_divider(painter)
+            if self.showing_original:
+                self._paint_badge(painter, "Original")
+            self._paint_brush_cursor(painter)
         finally:
             painter.end()
+
+    def _paint_photo(self, painter: QPainter, dirty: QRectF, *, original: bool) -> None:
+        assert self._pixels is not None
+        level, box = self._visible_level_box(dirty)
+        if box is None:
+            return
+        smooth = self._scale * self.devicePixelRatioF() < 1.0
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+        crop = self._pixels.level(level)[box.slices]
+        if original and self._originals:
+            crop = self._with_originals(crop, level, box)
+        crop = np.ascontiguousarray(crop)
+        target = self._target_rect(level, box)
+        painter.drawImage(target, _qimage_rgb(crop))
+        if not original:
+            for bbox, patch in self._previews.items():
+                painter.drawImage(QRectF(self.map_from_image(QPointF(bbox.left, bbox.top)),
+                                         self.map_from_image(QPointF(bbox.right, bbox.bottom))), patch)
+        if self._mask_visible and self._mask is not None and not original:
+            mask = np.ascontiguousarray(self._mask.level(level)[box.slices])
+            if mask.any():
+                overlay = QImage(mask.data, mask.shape[1], mask.shape[0], mask.strides[0],
+                                 QImage.Format.Format_Indexed8)
+                overlay.setColorTable(self._colour_table)
+                painter.save()
+                if self._previews:
+                    painter.setOpacity(0.3)  # while a fill previews, the fill is what you watch
+                painter.drawImage(target, overlay)
+                painter.restore()
+
+    def _visible_level_box(self, dirty: QRectF) -> tuple[int, BBox | None]:
+        """The pyramid level for the zoom and the box of its pixels that ``dirty`` shows."""
+        assert self._pixels is not None
+        level = 0
+        device_scale = self._scale * self.devicePixelRatioF()  # screen pixels per image pixel
+        while level + 1 < self._pixels.count and device_scale * (1 << (level + 1)) <= 1.0:
+            level += 1
+        top_left = self.map_to_image(dirty.topLeft())
+        bottom_right = self.map_to_image(dirty.bottomRight())
+        height, width = self._pixels.shape
+        box = BBox(max(0, math.floor(top_left.y()) - 1), max(0, math.floor(top_left.x()) - 1),
+                   min(height, math.ceil(bottom_right.y()) + 1), min(width, math.ceil(bottom_right.x()) + 1))
+        if box.is_empty:
+            return level, None
+        return level, level_box(box, level)
+
+    def _target_rect(self, level: int, box: BBox) -> QRectF:
+        step = 1 << level
+        height, width = self._pixels.shape if self._pixels is not None else (0, 0)
+        top_left = self.map_from_image(QPointF(box.left * step, box.top * step))
+        right, bottom = min(width, box.right * step), min(height, box.bottom * step)
+        bottom_right = self.map_from_image(QPointF(right, bottom))
+        return QRectF(top_left, bottom_right)
+
+    def _with_originals(self, crop: np.ndarray, level: int, box: BBox) -> np.ndarray:
+        """``crop`` (level pixels in ``box``) with the as-opened values pasted where the photo changed."""
+        step = _ORIGINAL_TILE >> level  # tile size at this level (tiles align with every level <= 8)
+        result: np.ndarray | None = None
+        for (ty, tx), tile in self._originals.items():
+            tile_box = BBox(ty * step, tx * step, ty * step + 1, tx * step + 1)
+            key = (level, ty, tx)
+            scaled = self._original_levels.get(key)
+            if scaled is None:
+                scaled = tile
+                for _ in range(level):
+                    scaled = downsample2(scaled)
+                self._original_levels[key] = scaled
+            tile_box = BBox(ty * step, tx * step, ty * step + scaled.shape[0], tx * step + scaled.shape[1])
+            if not tile_box.intersects(box):
+                continue
+            if result is None:
+                result = crop.copy()
+            inner = BBox(max(tile_box.top, box.top), max(tile_box.left, box.left),
+                         min(tile_box.bottom, box.bottom), min(tile_box.right, box.right))
+            result[inner.relative_to(box).slices] = scaled[inner.relative_to(tile_box).slices]
+        return crop if result is None else result
+
+    def _paint_divider(self, painter: QPainter) -> None:
+        x = self._divider_x()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(QColor(0, 0, 0, 140), 3))
+        painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+        painter.setPen(QPen(QColor(255, 255, 255, 230), 1))
+        painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+        centre = QPointF(x, self.height() / 2)
+        painter.setBrush(QColor(255, 255, 255, 230))
+        painter.setPen(QPen(QColor(0, 0, 0, 160), 1))
+        painter.drawEllipse(centre, 9, 9)
+        painter.setPen(QPen(QColor(40, 40, 40), 1.5))
+        for sign in (-1, 1):
+            tip = centre + QPointF(sign * 6, 0)
+            painter.drawLine(tip, tip + QPointF(-sign * 3, -3))
+            painter.drawLine(tip, tip + QPointF(-sign * 3, 3))
+        painter.setPen(QColor(255, 255, 255, 220))
+        painter.drawText(QRectF(x - 110, 8, 100, 18), Qt.AlignmentFlag.AlignRight, "Original")
+        painter.drawText(QRectF(x + 10, 8, 100, 18), Qt.AlignmentFlag.AlignLeft, "Current")
+        painter.restore()
+
+    def _paint_badge(self, painter: QPainter, text: str) -> None:
+        """A small label in the corner, so "am I looking at the original?" is never a guess."""
+        painter.save()
+        metrics = painter.fontMetrics()
+        box = QRectF(10, 10, metrics.horizontalAdvance(text) + 16, metrics.height() + 8)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 160))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def _paint_brush_cursor(self, painter: QPainter) -> None:
+        if self._cursor_pos is None or self._tool is None or self._pan_anchor is not None or self._space_down:
+            return
+        radius_image = self._tool.cursor_radius()
+        if radius_image is None:
+            return
+        radius = radius_image * self._scale
+        centre = self._cursor_pos
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for colour, width in ((QColor(0, 0, 0, 160), 3.0), (QColor(255, 255, 255, 230), 1.0)):
+            painter.setPen(QPen(colour, width))
+            if radius >= 3:
+                painter.drawEllipse(centre, radius, radius)
+            if radius < 8:  # too small to aim with: add a crosshair, as Photoshop does
+                painter.drawLine(centre + QPointF(-6, 0), centre + QPointF(-2, 0))
+                painter.drawLine(centre + QPointF(2, 0), centre + QPointF(6, 0))
+                painter.drawLine(centre + QPointF(0, -6), centre + QPointF(0, -2))
+                painter.drawLine(centre + QPointF(0, 2), centre + QPointF(0, 6))
+        painter.restore()
+
+    def _cursor_rect(self, pos: QPointF | None) -> QRect:
+        if pos is None:
+            return QRect()
+        radius = 8.0
+        if self._tool is not None and (r := self._tool.cursor_radius()) is not None:
+            radius = max(radius, r * self._scale)
+        radius += 4
+        return QRectF(pos - QPointF(radius, radius), QSize(1, 1).toSizeF() * (2 * radius)).toAlignedRect()
+
+    # input ----------------------------------------------------------------------------------
+
+    def _near_divider(self, pos: QPointF | None) -> bool:
+        return pos is not None and abs(pos.x() - self._divider_x()) <= _DIVIDER_GRAB
+
+    def _set_cursor_pos(self, pos: QPointF | None) -> None:
+        old = self._cursor_pos
+        self._cursor_pos = None if pos is None else QPointF(pos)
+        self.update(self._cursor_rect(old))
+        self.update(self._cursor_rect(self._cursor_pos))
+        shape = self._image_shape()
+        if pos is None or shape is None:
+            self.cursor_moved.emit(-1, -1)
+            return
+        point = self.map_to_image(pos)
+        row, col = math.floor(point.y()), math.floor(point.x())
+        if 0 <= row < shape[0] and 0 <= col < shape[1]:
+            self.cursor_moved.emit(row, col)
+        else:
+            self.cursor_moved.emit(-1, -1)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        button = event.button()
+        left = button == Qt.MouseButton.LeftButton
+        if button == Qt.MouseButton.MiddleButton or (left and self._space_down):
+            self._pan_anchor = pos
+            self.update_cursor()
+            return
+        if (button == Qt.MouseButton.LeftButton and self._compare == "split" and not self.showing_original
+                and self._near_divider(pos)):
+            self._dragging_divider = True
+            return
+        if self._tool is not None and self._pixels is not None:
+            self._tool_active = self._tool.press(self.map_to_image(pos), button, event.modifiers(), None)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        self._set_cursor_pos(pos)
+        if self._pan_anchor is not None:
+            delta = pos - self._pan_anchor
+            self._pan_anchor = pos
+            self.pan(delta.x(), delta.y())
+            return
+        if self._dragging_divider:
+            self.set_split_position(pos.x() / max(1, self.width()))
+            return
+        if self._tool is not None and self._pixels is not None:
+            self._tool.move(self.map_to_image(pos), event.modifiers(), None)
+        if self._compare == "split" and not self._tool_active:
+            self.update_cursor()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._pan_anchor is not None and event.button() in (Qt.MouseButton.MiddleButton,
+                                                              Qt.MouseButton.LeftButton):
+            self._pan_anchor = None
+            self.update_cursor()
+            return
+        if self._dragging_divider:
+            self._dragging_divider = False
+            return
+        if self._tool is not None and self._pixels is not None:
+            self._tool.release(self.map_to_image(pos), event.button(), event.modifiers())
+        self._tool_active = False
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        left = event.button() == Qt.MouseButton.LeftButton
+        if self._tool is not None and self._pixels is not None and left:
+            self._tool.double_click(self.map_to_image(event.position()))
+
+    def tabletEvent(self, event: QTabletEvent) -> None:
+        """Pen input with pressure; panning gestures fall through to the synthesised mouse events."""
+        if self._tool is None or self._pixels is None or self._space_down or self._pan_anchor is not None:
+            event.ignore()
+            return
+        pos = event.position()
+        pressure = float(event.pressure())
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress:
+            if self._compare == "split" and self._near_divider(pos):
+                event.ignore()
+                return
+            self._tool_active = self._tool.press(self.map_to_image(pos), Qt.MouseButton.LeftButton,
+                                                 event.modifiers(), pressure)
+        elif kind == QEvent.Type.TabletMove:
+            self._set_cursor_pos(pos)
+            self._tool.move(self.map_to_image(pos), event.modifiers(), pressure)
+        elif kind == QEvent.Type.TabletRelease:
+            self._tool.release(self.map_to_image(pos), Qt.MouseButton.LeftButton, event.modifiers())
+            self._tool_active = False
+        event.accept()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """Wheel: zoom at the cursor. Trackpad scroll: pan; with Ctrl (a pinch, on most systems): zoom."""
+        pixel = event.pixelDelta()
+        angle = event.angleDelta()
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if not pixel.isNull() and not ctrl:
+            self.pan(pixel.x(), pixel.y())
+        else:
+            delta = angle.y() or angle.x()
+            if delta == 0 and not pixel.isNull():
+                delta = pixel.y()
+            if delta:
+                self.set_zoom(self._scale * WHEEL_STEP ** (delta / 120), event.position())
+        event.accept()
+
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Backslash, Qt.Key.Key_Space)
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            # hold-to-compare and space-to-pan need the key *release*, which a window QAction never
+            # sees: while the canvas has focus it takes these two keys itself
+            event.accept()
+            return True
+        if (isinstance(event, QNativeGestureEvent)
+                and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture):
+            self.set_zoom(self._scale * (1.0 + event.value()), event.position())
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Backslash:
+            if not event.isAutoRepeat():
+                self._holding_original = True
+                self.update()
+            return
+        if key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space_down = True
+                self.update_cursor()
+            return
+        if self._tool is not None and self._tool.key_press(event):
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.isAutoRepeat():
+            return
+        if event.key() == Qt.Key.Key_Backslash:
+            self._holding_original = False
+            self.update()
+            return
+        if event.key() == Qt.Key.Key_Space:
+            self._space_down = False
+            self.update_cursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event: object) -> None:
+        # a key released in another window never reaches us: do not stay stuck in "original" or "pan"
+        self._holding_original = self._space_down = False
+        self.update_cursor()
+        super().focusOutEvent(event)  # type: ignore[arg-type]
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        self._set_cursor_pos(event.position())
+        super().enterEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._set_cursor_pos(None)
+        super().leaveEvent(event)
 
     # drag and drop --------------------------------------------------------------------------
 
@@ -135,3 +843,7 @@ class CanvasView(QWidget):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             self.file_dropped.emit(urls[0].toLocalFile())
+
+
+#: the name the contract uses; CanvasView stays for existing imports
+Canvas = CanvasView

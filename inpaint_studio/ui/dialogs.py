@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from importlib import metadata
 
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QGuiApplication
@@ -44,6 +45,31 @@ def ask_save_changes(parent: QWidget | None, name: str) -> QMessageBox.StandardB
     box.setInformativeText("Save them before closing?")
     box.setDefaultButton(QMessageBox.StandardButton.Save)
     return QMessageBox.StandardButton(box.exec())
+
+
+def ask_overwrite_original(parent: QWidget | None, name: str, losses: list[str]) -> str:
+    """Before the first Save over the file that was opened: "overwrite", "save_as" or "cancel".
+
+    The original is a photographer's negative: replacing it is offered, never assumed, and the
+    safer choice (a new file) is the default button.
+    """
+    box = QMessageBox(QMessageBox.Icon.Warning, "Save", f"Replace the original “{name}”?",
+                      QMessageBox.StandardButton.NoButton, parent)
+    info = "The file you opened will be overwritten with the edited photo. This cannot be undone."
+    if losses:
+        info += "\n\n" + "\n".join(f"• {loss}" for loss in losses)
+    box.setInformativeText(info)
+    overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
+    save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(save_as)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is overwrite:
+        return "overwrite"
+    if clicked is save_as:
+        return "save_as"
+    return "cancel"
 
 
 def confirm_losses(parent: QWidget | None, name: str, losses: list[str]) -> bool:
@@ -108,8 +134,11 @@ def version_lines() -> list[tuple[str, str]]:
     torch = sys.modules.get("torch")
     if torch is not None:
         lines.append(("PyTorch", str(getattr(torch, "__version__", "?"))))
-    else:
-        lines.append(("PyTorch", "not loaded yet (loaded by the first method that needs it)"))
+    else:  # importing torch costs seconds: read the installed version from its metadata instead
+        try:
+            lines.append(("PyTorch", f"{metadata.version('torch')} (not loaded yet)"))
+        except metadata.PackageNotFoundError:
+            lines.append(("PyTorch", "not installed (learned methods are unavailable)"))
     return lines
 
 
@@ -121,3 +150,17 @@ def show_about(parent: QWidget | None, device_text: str) -> None:
         f"<h3>{APP_NAME}</h3><p>Remove things from photos: brush a mask, pick a method, "
         f"watch it fill.</p><table>{rows}</table>"
         "<p>Sample photo: “Coffee cup” by Rachel Michetti (CC0).</p>")
+
+
+def show_weights_help(parent: QWidget | None, label: str, files: list[str]) -> None:
+    """"Get weights…": what is missing and what to do, instead of a fill that fails."""
+    listing = "".join(f"<li><code>{_escape(name)}</code></li>" for name in files)
+    box = QMessageBox(QMessageBox.Icon.Information, "Get weights", f"{_escape(label)} needs trained weights",
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setInformativeText(
+        f"<p>These files are not installed:</p><ul>{listing}</ul>"
+        "<p>Downloading weights from inside the app is not available in this version. Install them "
+        "as described in the README (section “Methods that need weights”), then restart "
+        f"{APP_NAME}. Until then, choose a method without weights (e.g. Telea).</p>")
+    box.exec()

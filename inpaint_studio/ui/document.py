@@ -1,8 +1,12 @@
-"""The open photo, its mask and a one-step undo, with signals the views redraw from.
+"""Qt face of the core document: the same object, its events re-emitted as Qt signals.
 
-Kept small on purpose: the full editor (brush strokes, a real history) will move the state into a
-Qt-free ``core`` document and leave this as the adapter. Every change goes through a method here,
-so the canvas and the window title never have to be told by hand.
+All state and logic live in :class:`inpaint_studio.core.document.Document` (Qt-free, tested without
+a display); this adapter only forwards calls and turns core events into signals so widgets can
+connect the Qt way. Signals fire synchronously on the GUI thread, like the core events.
+
+Old names keep working: ``pixels_changed()`` / ``mask_changed()`` still fire with no argument; the
+``*_region_changed(bbox | None)`` signals say *where* (None = everything), which is what a view
+that redraws only what changed wants.
 """
 
 from __future__ import annotations
@@ -12,141 +16,161 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from inpaint_studio.core.errors import MaskMismatchError
+from inpaint_studio.core.document import Document as CoreDocument
+from inpaint_studio.core.history import DEFAULT_LIMIT_BYTES, Edit, Step
 from inpaint_studio.core.photo import Photo
+from inpaint_studio.core.types import BBox
 
 
 class Document(QObject):
-    """One photo being edited.
+    """One photo being edited (see core.document.Document for the behaviour)."""
 
-    ``pixels_changed`` fires whenever the photo's pixels are replaced (open, fill, undo, redo);
-    ``mask_changed`` when the mask is; ``modified_changed`` when "has unsaved changes" flips.
-    """
-
+    #: the pixels changed (open, fill, undo, redo)
     pixels_changed = Signal()
+    #: ... in this BBox (None: all of them, e.g. a new photo)
+    pixels_region_changed = Signal(object)
+    #: the pixels in this BBox are about to be overwritten (views that show "the original" copy it now)
+    pixels_changing = Signal(object)
     mask_changed = Signal()
+    mask_region_changed = Signal(object)
     modified_changed = Signal(bool)
     history_changed = Signal()
+    #: a different photo was opened (sizes may differ: views reset zoom and caches)
+    photo_replaced = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, history_limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
         super().__init__(parent)
-        self._photo: Photo | None = None
-        self._mask: np.ndarray | None = None
-        self._saved_pixels: np.ndarray | None = None
-        self._undo: tuple[Photo, str] | None = None
-        self._redo: tuple[Photo, str] | None = None
-        self._modified = False
+        self.core = CoreDocument(history_limit_bytes)
+        events = self.core.events
+        # bound methods of self: the core holds them weakly, so the adapter can die first
+        events.pixels_changing.connect(self._on_pixels_changing)
+        events.pixels_changed.connect(self._on_pixels_changed)
+        events.mask_changed.connect(self._on_mask_changed)
+        events.history_changed.connect(self._on_history_changed)
+        events.modified_changed.connect(self._on_modified_changed)
+        events.photo_replaced.connect(self._on_photo_replaced)
 
-    # state ----------------------------------------------------------------------------------
+    # state ------------------------------------------------------------------------------------
 
     @property
     def photo(self) -> Photo | None:
-        return self._photo
+        return self.core.photo
 
     @property
     def pixels(self) -> np.ndarray | None:
-        return None if self._photo is None else self._photo.pixels
+        return self.core.pixels
 
     @property
     def mask(self) -> np.ndarray | None:
-        return self._mask
+        return self.core.mask
 
     @property
     def path(self) -> Path | None:
-        return None if self._photo is None else self._photo.source_path
+        return self.core.path
 
     @property
     def is_modified(self) -> bool:
-        return self._modified
+        return self.core.is_modified
 
     @property
     def has_hole(self) -> bool:
-        return self._mask is not None and bool(np.any(self._mask))
+        return self.core.has_hole
+
+    @property
+    def pixels_revision(self) -> int:
+        return self.core.pixels_revision
+
+    @property
+    def mask_revision(self) -> int:
+        return self.core.mask_revision
+
+    @property
+    def in_stroke(self) -> bool:
+        return self.core.in_stroke
 
     def undo_text(self) -> str | None:
-        return None if self._undo is None else self._undo[1]
+        return self.core.undo_label()
 
     def redo_text(self) -> str | None:
-        return None if self._redo is None else self._redo[1]
+        return self.core.redo_label()
 
-    # changes --------------------------------------------------------------------------------
+    def history_steps(self) -> tuple[list[str], int]:
+        """(labels oldest first, number applied): row 0 of a History panel is the opened state."""
+        return self.core.history.steps()
+
+    # changes ----------------------------------------------------------------------------------
 
     def open(self, photo: Photo, mask: np.ndarray | None = None) -> None:
-        """Replace everything with a freshly loaded photo (and optionally its mask)."""
-        if mask is not None:
-            self._check_mask(mask, photo)
-        self._photo = photo
-        self._mask = None if mask is None else np.array(mask, dtype=np.uint8, copy=True)
-        self._saved_pixels = photo.pixels
-        self._undo = self._redo = None
-        self.pixels_changed.emit()
-        self.mask_changed.emit()
-        self.history_changed.emit()
-        self._update_modified()
+        self.core.open(photo, mask)
 
-    def set_mask(self, mask: np.ndarray | None) -> None:
-        if mask is not None:
-            if self._photo is None:
-                raise MaskMismatchError("open a photo before loading a mask")
-            self._check_mask(mask, self._photo)
-            mask = np.array(mask, dtype=np.uint8, copy=True)
-        self._mask = mask
-        self.mask_changed.emit()
+    def set_mask(self, mask: np.ndarray | None, label: str = "Change mask",
+                 region: BBox | None = None) -> Step | None:
+        return self.core.set_mask(mask, label, region)
+
+    def set_mask_region(self, bbox: BBox, values: np.ndarray, label: str) -> Step | None:
+        return self.core.set_mask_region(bbox, values, label)
+
+    def apply_edits(self, label: str, edits: list[Edit]) -> Step | None:
+        return self.core.apply_edits(label, edits)
+
+    def begin_stroke(self, label: str = "Brush stroke") -> None:
+        self.core.begin_stroke(label)
+
+    def stroke_to(self, p0: tuple[float, float], p1: tuple[float, float], radius: float,
+                  value: int = 255, hardness: float = 1.0) -> BBox:
+        return self.core.stroke_to(p0, p1, radius, value, hardness)
+
+    def end_stroke(self) -> Step | None:
+        return self.core.end_stroke()
+
+    def abort_stroke(self) -> None:
+        self.core.abort_stroke()
+
+    def snapshot_for_fill(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.core.snapshot_for_fill()
+
+    def release_snapshot(self) -> None:
+        self.core.release_snapshot()
+
+    def apply_fill(self, pixels: np.ndarray, bbox: BBox | None, label: str) -> Step | None:
+        return self.core.apply_fill(pixels, bbox, label)
 
     def apply_pixels(self, pixels: np.ndarray, label: str) -> None:
-        """Replace the pixels with a result (e.g. a fill), remembering the old ones for Undo."""
-        if self._photo is None:
-            raise RuntimeError("no photo is open")
-        new = np.array(pixels, copy=True)  # our own, writable copy
-        self._undo = (self._photo, label)
-        self._redo = None
-        self._photo = self._photo.with_pixels(new)
-        self.pixels_changed.emit()
-        self.history_changed.emit()
-        self._update_modified()
+        """Old entry point: a full-frame result (compared with the photo to store only what changed)."""
+        self.core.apply_fill(pixels, None, label)
 
     def undo(self) -> bool:
-        if self._undo is None or self._photo is None:
-            return False
-        previous, label = self._undo
-        self._redo, self._undo = (self._photo, label), None
-        self._photo = previous
-        self.pixels_changed.emit()
-        self.history_changed.emit()
-        self._update_modified()
-        return True
+        return self.core.undo() is not None
 
     def redo(self) -> bool:
-        if self._redo is None or self._photo is None:
-            return False
-        following, label = self._redo
-        self._undo, self._redo = (self._photo, label), None
-        self._photo = following
-        self.pixels_changed.emit()
-        self.history_changed.emit()
-        self._update_modified()
-        return True
+        return self.core.redo() is not None
 
-    def mark_saved(self, path: Path) -> None:
+    def jump_to(self, index: int) -> None:
+        self.core.jump_to(index)
+
+    def mark_saved(self, path: Path | None = None) -> None:
         """The current pixels are now what is on disk at ``path``."""
-        if self._photo is None:
-            return
-        self._photo.source_path = Path(path)
-        self._saved_pixels = self._photo.pixels
-        self._update_modified()
-        self.pixels_changed.emit()  # the title shows the new name
+        self.core.mark_saved(path)
+        self.pixels_changed.emit()  # old listeners refresh the title from here
 
-    # helpers --------------------------------------------------------------------------------
+    # core events -> signals -------------------------------------------------------------------
 
-    @staticmethod
-    def _check_mask(mask: np.ndarray, photo: Photo) -> None:
-        if mask.shape != photo.pixels.shape[:2]:
-            raise MaskMismatchError(
-                f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {photo.width}x{photo.height}")
+    def _on_pixels_changing(self, bbox: BBox) -> None:
+        self.pixels_changing.emit(bbox)
 
-    def _update_modified(self) -> None:
-        # identity, not equality: cheap, and undoing back to the saved pixels clears the flag
-        modified = self._photo is not None and self._photo.pixels is not self._saved_pixels
-        if modified != self._modified:
-            self._modified = modified
-            self.modified_changed.emit(modified)
+    def _on_pixels_changed(self, bbox: BBox | None) -> None:
+        self.pixels_region_changed.emit(bbox)
+        self.pixels_changed.emit()
+
+    def _on_mask_changed(self, bbox: BBox | None) -> None:
+        self.mask_region_changed.emit(bbox)
+        self.mask_changed.emit()
+
+    def _on_history_changed(self) -> None:
+        self.history_changed.emit()
+
+    def _on_modified_changed(self, modified: bool) -> None:
+        self.modified_changed.emit(modified)
+
+    def _on_photo_replaced(self) -> None:
+        self.photo_replaced.emit()

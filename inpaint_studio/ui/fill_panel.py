@@ -33,7 +33,7 @@ QPushButton { background: #2f6fde; color: white; border: 1px solid #2358b8; bord
               padding: 6px 18px; }
 QPushButton:hover { background: #3b7cf0; }
 QPushButton:pressed { background: #2358b8; }
-QPushButton:disabled { background: #b4c3dd; color: #f2f5fa; border-color: #a3b2cc; }
+QPushButton:disabled { background: palette(button); color: palette(mid); border-color: palette(mid); }
 """
 
 
@@ -108,6 +108,8 @@ class FillController(QObject):
     fill_finished = Signal(object)
     #: the first preview of a fill arrived
     preview_shown = Signal(object)
+    #: the user chose a method whose weights are missing and pressed Fill
+    weights_missing = Signal(str)
 
     def __init__(self, document: Document, canvas: CanvasView, methods: MethodPanel, view: FillPanelView,
                  bridge: FillBridge, parent: QObject | None = None) -> None:
@@ -118,6 +120,9 @@ class FillController(QObject):
         self.view = view
         self.bridge = bridge
         self._base_pixels: np.ndarray | None = None
+        self._base_revision: int | None = None
+        self._holds_snapshot = False
+        self._first_preview = True
         self._method_label = ""
         view.fill_button.clicked.connect(self.start_fill)
         view.cancel_button.clicked.connect(self.cancel_fill)
@@ -149,6 +154,10 @@ class FillController(QObject):
         if name is None:
             self._say("No inpainting method is installed.")
             return None
+        if not self.methods.current_ready():
+            self._say("This method's weights are not installed: use “Get weights…” in the Fill panel.")
+            self.weights_missing.emit(name)
+            return None
         values = self.methods.values()
         try:
             cls = registry.method_class(name)
@@ -157,11 +166,18 @@ class FillController(QObject):
             dialogs.show_error(self.view.window(), "Cannot fill", str(exc))
             return None
         path = self.document.path
+        snapshot = getattr(self.document, "snapshot_for_fill", None)
+        if callable(snapshot):  # read-only view of the live pixels: no 300 MB copy on a 100 MP photo
+            pixels, mask = snapshot()
+            self._holds_snapshot = True
         request = FillRequest(pixels=pixels, mask=mask, method=name, params=values,
                               source_name=path.name if path else None)
-        self._base_pixels = pixels
+        self._release_snapshot()  # FillRequest made its own frozen copies
+        self._base_pixels = self.document.pixels
+        self._base_revision = getattr(self.document, "pixels_revision", None)
         self._method_label = cls.label
         self.canvas.clear_preview()
+        self._first_preview = True
         self.view.progress.setValue(0)
         self.view.progress.setFormat(f"Starting {cls.label}…")
         request_id = self.bridge.submit(request)
@@ -184,19 +200,32 @@ class FillController(QObject):
         self.view.progress.setFormat(progress_text(event))
 
     def _on_preview(self, event: FillPreview) -> None:
-        first = not self.canvas.has_preview
+        first = self._first_preview
+        self._first_preview = False
         self.canvas.show_preview(event.bbox, rgb_to_qimage(event.pixels))
+        if event.text:
+            self._say(f"{self._method_label}: {event.text}")
         if first:
             self.preview_shown.emit(event)
 
     def _on_finished(self, result: FillResult) -> None:
         self.canvas.clear_preview()
         base, self._base_pixels = self._base_pixels, None
+        revision, self._base_revision = self._base_revision, None
         self._set_busy(False)
         self.view.progress.setValue(0)
         if result.status == "done" and result.pixels is not None:
-            if self.document.pixels is base:
-                self.document.apply_pixels(result.pixels, f"Fill ({self._method_label})")
+            if revision is not None:
+                unchanged = getattr(self.document, "pixels_revision", None) == revision
+            else:
+                unchanged = self.document.pixels is base
+            if unchanged:
+                label = f"Fill ({self._method_label})"
+                apply_fill = getattr(self.document, "apply_fill", None)
+                if callable(apply_fill):
+                    apply_fill(result.pixels, result.changed, label)
+                else:
+                    self.document.apply_pixels(result.pixels, label)
                 self.view.progress.setValue(_PROGRESS_STEPS)
                 self.view.progress.setFormat("Done")
                 self._say(_sentence(result.message) + " Undo with Ctrl+Z.")
@@ -213,6 +242,13 @@ class FillController(QObject):
         self.fill_finished.emit(result)
 
     # helpers --------------------------------------------------------------------------------
+
+    def _release_snapshot(self) -> None:
+        if self._holds_snapshot:
+            self._holds_snapshot = False
+            release = getattr(self.document, "release_snapshot", None)
+            if callable(release):
+                release()
 
     def _say(self, text: str) -> None:
         self.status_message.emit(text)

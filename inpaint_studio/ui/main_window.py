@@ -1,109 +1,140 @@
-"""The main window: builds the widgets, the actions and the menus, and wires them. No logic of its own.
+"""The main window: builds the parts, the actions, menus, toolbar, docks and status bar, and wires them.
 
-Reads like a table of contents (as Qt's own application example): create the parts, create the
-actions, the menus, the docks, the status bar, read the settings. What an action *does* lives in a
-controller (files: FileController, fills: FillController); state lives in the Document.
+Reads like a table of contents (as Qt's own application example). No logic of its own: what an
+action does lives in a controller (files: FileController, masks: MaskController, fills:
+FillController, brushes: ToolController), state in the Document, the list of commands in
+ui.actions. The few one-line handlers below only forward to the canvas or a controller.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from inpaint_studio.runtime.jobs import FillResult
+from inpaint_studio.ui import actions as action_table
 from inpaint_studio.ui import dialogs
 from inpaint_studio.ui.bridge import FillBridge
-from inpaint_studio.ui.canvas import MASK_COLOR, CanvasView
+from inpaint_studio.ui.canvas import CanvasView
 from inpaint_studio.ui.document import Document
 from inpaint_studio.ui.file_controller import FileController
 from inpaint_studio.ui.fill_panel import FillController, FillPanelView
+from inpaint_studio.ui.history_panel import HistoryPanel
+from inpaint_studio.ui.mask_controller import MaskController
 from inpaint_studio.ui.method_panel import MethodPanel
-from inpaint_studio.ui.qimage import mask_to_qimage, rgb_to_qimage
-from inpaint_studio.ui.settings import qsettings
+from inpaint_studio.ui.settings import Preferences, qsettings
+from inpaint_studio.ui.status import StatusBarController
+from inpaint_studio.ui.tool_options import ToolOptionsPanel
 
 FILL_SHORTCUT = "Ctrl+Return"
+ZOOM_STEP = 1.25
+BRUSH_STEP = 1.2
+_TOOLS = ("brush", "eraser", "rect", "lasso", "polygon")
+
+
+def _make_tools(document: Document, canvas: CanvasView, parent: QObject) -> Any | None:
+    """The brush/selection tools, once ui.tools exists (built by the canvas side of the editor)."""
+    try:
+        from inpaint_studio.ui.tools import ToolController
+    except ImportError:
+        return None
+    for args in ((document, canvas, parent), (canvas, document, parent), (canvas,)):
+        with contextlib.suppress(TypeError):
+            return ToolController(*args)
+    return getattr(canvas, "tools", None)
 
 
 class MainWindow(QMainWindow):
     """One window, one document."""
 
-    def __init__(self, bridge: FillBridge | None = None) -> None:
+    def __init__(self, bridge: FillBridge | None = None, prefs: Preferences | None = None) -> None:
         super().__init__()
         self.setObjectName("main_window")
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.prefs = prefs if prefs is not None else Preferences()
         self.document = Document(self)
         self.bridge = bridge if bridge is not None else FillBridge(self)
-        self.canvas = CanvasView(self)
+        self.canvas = self._make_canvas()
         self.setCentralWidget(self.canvas)
-        self.method_panel = MethodPanel()
+        self.tools = getattr(self.canvas, "tools", None) or _make_tools(self.document, self.canvas, self)
+        self.method_panel = MethodPanel(prefs=self.prefs)
         self.fill_panel = FillPanelView()
-        self.files = FileController(self.document, self, self)
+        self.tool_options = ToolOptionsPanel(self.prefs)
+        self.history_panel = HistoryPanel(self.document)
+        self.files = FileController(self.document, self, self.prefs, self)
+        self.masks = MaskController(self.document, self, self.prefs, self)
         self.fills = FillController(self.document, self.canvas, self.method_panel, self.fill_panel,
                                     self.bridge, self)
+        self._closing_confirmed = False
+        self._in_close_event = False
+        self._close_resolved = False
 
         self._create_actions()
         self._create_menus()
+        self._create_toolbar()
         self._create_docks()
         self._create_status_bar()
         self._connect()
         self._read_settings()
         self._update_title()
         self._update_actions()
+        self.canvas.setFocus()
 
     # construction ---------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
-                tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        return action
+    def _make_canvas(self) -> CanvasView:
+        canvas = CanvasView(self)
+        if hasattr(canvas, "set_document"):
+            canvas.set_document(self.document)
+        return canvas
 
     def _create_actions(self) -> None:
-        std = QKeySequence.StandardKey
-        self.open_action = self._action("&Open Photo…", self._open_photo, std.Open,
-                                        "Open a photo")
-        self.open_mask_action = self._action("Open &Mask…", self.files.open_mask_dialog, "Ctrl+M",
-                                             "Open a mask image: white = remove, black = keep")
-        self.open_sample_action = self._action("Open &Sample", self._open_sample, None,
-                                               "Open the bundled sample photo with a mask already drawn")
-        self.save_as_action = self._action("Save &As…", self.files.save_as_dialog, std.SaveAs,
-                                           "Save the photo under a new name")
-        self.quit_action = self._action("&Quit", self.close, std.Quit, "Quit Inpaint Studio")
-        self.undo_action = self._action("&Undo", self.document.undo, std.Undo)
-        self.redo_action = self._action("&Redo", self.document.redo, std.Redo)
-        self.fill_action = self._action("&Fill", self.fills.start_fill, FILL_SHORTCUT,
-                                        "Fill the masked area with the chosen method")
-        self.cancel_action = self._action("&Cancel Fill", self.fills.cancel_fill, "Escape",
-                                          "Stop the running fill; the photo stays as it was")
-        self.show_mask_action = self._action("Show &Mask", self._on_show_mask_toggled, "M",
-                                             "Show or hide the mask overlay")
-        self.show_mask_action.setCheckable(True)
-        self.show_mask_action.setChecked(True)
-        self.about_action = self._action("&About Inpaint Studio", self._show_about, None)
-        self.fill_panel.fill_button.setToolTip(
-            f"Fill the masked area with the chosen method ({self.fill_action.shortcut().toString()})")
+        self.actions = action_table.build_actions(self)
+        a = self.actions
+        # short names used by tests and older code
+        self.open_action, self.save_action, self.save_as_action = a["open"], a["save"], a["save_as"]
+        self.undo_action, self.redo_action = a["undo"], a["redo"]
+        self.fill_action, self.cancel_action = a["fill"], a["cancel"]
+        self.show_mask_action, self.about_action = a["show_mask"], a["about"]
+        self.open_mask_action = a["import_mask"]
+        a["compare"].setAutoRepeat(False)  # held key: one press, one release
+        keys = a["fill"].shortcut().toString()
+        self.fill_panel.fill_button.setToolTip(f"Fill the masked area with the chosen method ({keys})")
         self.fill_panel.cancel_button.setToolTip("Stop the running fill (Esc); the photo stays as it was")
 
     def _create_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.open_action, self.open_mask_action, self.open_sample_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.save_as_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.undo_action, self.redo_action])
-        edit_menu.addSeparator()
-        edit_menu.addActions([self.fill_action, self.cancel_action])
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.show_mask_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.setObjectName("menu_recent")
+        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)
+        self._rebuild_recent_menu()
+        self._docks_menu = QMenu("&Panels", self)
+        self.menus = action_table.build_menus(self.menuBar(), self.actions, {
+            "recent": lambda menu: menu.addMenu(self.recent_menu),
+            "docks": lambda menu: menu.addMenu(self._docks_menu),
+        })
+
+    def _create_toolbar(self) -> None:
+        self.toolbar = QToolBar("Toolbar", self)
+        self.toolbar.setObjectName("main_toolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        action_table.build_toolbar(self.toolbar, self.actions)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
 
     def _create_docks(self) -> None:
         panel = QWidget()
@@ -113,17 +144,32 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.method_panel)
         layout.addWidget(self.fill_panel)
         layout.addStretch(1)
-        self.fill_dock = QDockWidget("Fill", self)
-        self.fill_dock.setObjectName("fill_dock")
-        self.fill_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                                   | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.fill_dock.setWidget(panel)
         panel.setMinimumWidth(300)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.fill_dock)
+        self.fill_dock = self._dock("Fill", "fill_dock", panel)
+        self.tool_dock = self._dock("Tool Options", "tool_options_dock", self.tool_options)
+        self.history_dock = self._dock("History", "history_dock", self.history_panel)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        # the fill controls first (the window's purpose), brush settings and history share a tab below
+        self.addDockWidget(right, self.fill_dock)
+        self.addDockWidget(right, self.tool_dock)
+        self.addDockWidget(right, self.history_dock)
+        self.tabifyDockWidget(self.tool_dock, self.history_dock)
+        self.tool_dock.raise_()
+        self.resizeDocks([self.fill_dock, self.tool_dock], [520, 230], Qt.Orientation.Vertical)
+        for dock in (self.tool_dock, self.fill_dock, self.history_dock):
+            self._docks_menu.addAction(dock.toggleViewAction())
+        self._docks_menu.addAction(self.toolbar.toggleViewAction())
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        return dock
 
     def _create_status_bar(self) -> None:
-        self.photo_info = QLabel(self)
-        self.statusBar().addPermanentWidget(self.photo_info)
+        self.status = StatusBarController(self.statusBar(), self.document, self)
+        self.busy_bar: QProgressBar = self.status.busy
+        self.photo_info: QLabel = self.status.info
         self.statusBar().showMessage("Ready")
 
     def _connect(self) -> None:
@@ -131,11 +177,28 @@ class MainWindow(QMainWindow):
         self.document.mask_changed.connect(self._on_mask_changed)
         self.document.modified_changed.connect(self.setWindowModified)
         self.document.history_changed.connect(self._update_actions)
-        self.files.status_message.connect(self._show_status)
-        self.fills.status_message.connect(self._show_status)
+        for source in (self.files, self.fills, self.masks):
+            source.status_message.connect(self._show_status)
+        self.files.busy_changed.connect(lambda busy: self.status.set_busy("files", busy, "Reading/writing…"))
+        self.masks.busy_changed.connect(lambda busy: self.status.set_busy("masks", busy, "Mask…"))
+        self.files.busy_changed.connect(self._update_actions)
+        self.masks.busy_changed.connect(self._update_actions)
         self.fills.busy_changed.connect(self._update_actions)
         self.fills.fill_finished.connect(self._on_fill_finished)
-        self.canvas.file_dropped.connect(self._open_dropped)
+        self.fills.weights_missing.connect(self._show_weights_help)
+        self.method_panel.get_weights_requested.connect(self._show_weights_help)
+        self.history_panel.jump_requested.connect(self.document.jump_to)
+        self.files.opened.connect(lambda _path: self.canvas.setFocus())
+        if hasattr(self.canvas, "file_dropped"):
+            self.canvas.file_dropped.connect(self._open_dropped)
+        if hasattr(self.canvas, "zoom_changed"):
+            self.canvas.zoom_changed.connect(self.status.set_zoom)
+        if hasattr(self.canvas, "cursor_moved"):
+            self.canvas.cursor_moved.connect(self.status.set_cursor)
+        if self.tools is not None and hasattr(self.tools, "tool_changed"):
+            self.tools.tool_changed.connect(self._on_tool_changed)
+        self.tool_options.bind(self.tools, self.canvas)
+        QApplication.instance().installEventFilter(self)
 
     # settings -------------------------------------------------------------------------------
 
@@ -145,7 +208,7 @@ class MainWindow(QMainWindow):
         if geometry and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self.resize(1280, 820)
         state = settings.value("window/state", QByteArray(), QByteArray)
         if state and not state.isEmpty():
             self.restoreState(state)
@@ -154,57 +217,153 @@ class MainWindow(QMainWindow):
         settings = qsettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())
+        settings.sync()
+
+    # handlers named in ui.actions -----------------------------------------------------------
+
+    def open_photo(self) -> None:
+        self.files.resolve_unsaved(then=lambda: (self.fills.cancel_fill(), self.files.open_photo_dialog()))
+
+    def open_sample(self) -> None:
+        self.files.resolve_unsaved(then=lambda: (self.fills.cancel_fill(), self.files.open_sample()))
+
+    def open_path(self, path: str | Path) -> None:
+        """Open ``path`` after asking about unsaved changes (drops, recent files)."""
+        self.files.resolve_unsaved(then=lambda: (self.fills.cancel_fill(), self.files.open_photo(path)))
+
+    def history_undo(self) -> None:
+        self.document.undo()
+
+    def history_redo(self) -> None:
+        self.document.redo()
+
+    def zoom_in(self) -> None:
+        self._zoom_by(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self._zoom_by(1 / ZOOM_STEP)
+
+    def zoom_fit(self) -> None:
+        if hasattr(self.canvas, "fit"):
+            self.canvas.fit()
+
+    def zoom_100(self) -> None:
+        if hasattr(self.canvas, "actual_size"):
+            self.canvas.actual_size()
+
+    def set_mask_visible(self, visible: bool) -> None:
+        self.canvas.set_mask_visible(bool(visible))
+
+    def set_compare_hold(self, on: bool) -> None:
+        self._apply_compare_mode()
+
+    def set_split_view(self, on: bool) -> None:
+        self._apply_compare_mode()
+
+    def set_tool_brush(self) -> None:
+        self._set_tool("brush")
+
+    def set_tool_eraser(self) -> None:
+        self._set_tool("eraser")
+
+    def set_tool_rect(self) -> None:
+        self._set_tool("rect")
+
+    def set_tool_lasso(self) -> None:
+        self._set_tool("lasso")
+
+    def set_tool_polygon(self) -> None:
+        self._set_tool("polygon")
+
+    def brush_smaller(self) -> None:
+        if self.tools is not None and hasattr(self.tools, "smaller"):
+            self.tools.smaller()  # the panel follows through brush_size_changed
+        else:
+            size = self.tool_options.size
+            self.tool_options.set_size(min(size - 1, round(size / BRUSH_STEP)))
+
+    def brush_larger(self) -> None:
+        if self.tools is not None and hasattr(self.tools, "bigger"):
+            self.tools.bigger()
+        else:
+            size = self.tool_options.size
+            self.tool_options.set_size(max(size + 1, round(size * BRUSH_STEP)))
+
+    def show_about(self) -> None:
+        choice = self.bridge.device_choice
+        device = (f"{choice.device} ({choice.reason})" if choice
+                  else "CPU for OpenCV methods; chosen when a PyTorch method first runs")
+        dialogs.show_about(self, device)
 
     # slots ----------------------------------------------------------------------------------
 
-    def _on_pixels_changed(self) -> None:
-        pixels = self.document.pixels
-        self.canvas.set_image(None if pixels is None else rgb_to_qimage(pixels))
-        photo = self.document.photo
-        if photo is not None:
-            fmt = photo.source_format or "new"
-            self.photo_info.setText(f"{photo.width} × {photo.height}  ·  {photo.bit_depth}-bit  ·  {fmt}")
-        self._update_title()
+    def _zoom_by(self, factor: float) -> None:
+        method = "zoom_in" if factor > 1 else "zoom_out"
+        if hasattr(self.canvas, method):
+            getattr(self.canvas, method)()
+        elif hasattr(self.canvas, "set_zoom") and hasattr(self.canvas, "zoom"):
+            zoom = self.canvas.zoom() if callable(self.canvas.zoom) else self.canvas.zoom
+            self.canvas.set_zoom(float(zoom) * factor)
 
-    def _on_mask_changed(self) -> None:
-        mask = self.document.mask
-        self.canvas.set_mask(None if mask is None else mask_to_qimage(mask, MASK_COLOR))
-        self.show_mask_action.setChecked(True)
-        self.canvas.set_mask_visible(True)
+    def _apply_compare_mode(self) -> None:
+        mode = ("hold" if self.actions["compare"].isChecked()
+                else "split" if self.actions["split"].isChecked() else "off")
+        if hasattr(self.canvas, "set_compare_mode"):
+            self.canvas.set_compare_mode(mode)
+        if mode == "hold":
+            self.statusBar().showMessage("Showing the original — release \\ to return.")
+
+    def _set_tool(self, name: str) -> None:
+        if self.tools is not None and hasattr(self.tools, "set_tool"):
+            self.tools.set_tool(name)
+        self._on_tool_changed(name)
+
+    def _on_tool_changed(self, name: str) -> None:
+        action = self.actions.get(f"tool_{name}")
+        if action is not None and not action.isChecked():
+            action.setChecked(True)
+
+    def _rebuild_recent_menu(self) -> None:
+        self.files.fill_recent_menu(self.recent_menu, self.open_path)
+
+    def _on_pixels_changed(self, *_args: Any) -> None:
+        if not hasattr(self.canvas, "set_document") and hasattr(self.canvas, "set_image"):
+            from inpaint_studio.ui.qimage import rgb_to_qimage
+
+            pixels = self.document.pixels
+            self.canvas.set_image(None if pixels is None else rgb_to_qimage(pixels))
+        self.status.update_info()
+        self._update_title()
         self._update_actions()
 
-    def _on_show_mask_toggled(self, checked: bool) -> None:
-        self.canvas.set_mask_visible(checked)
+    def _on_mask_changed(self, *_args: Any) -> None:
+        if not hasattr(self.canvas, "set_document") and hasattr(self.canvas, "set_mask"):
+            from inpaint_studio.ui.qimage import mask_to_qimage
+
+            mask = self.document.mask
+            colour = self.tool_options.colour
+            colour.setAlphaF(self.tool_options.opacity.value() / 100)
+            self.canvas.set_mask(None if mask is None else mask_to_qimage(mask, colour))
+        if not self.show_mask_action.isChecked():
+            self.show_mask_action.setChecked(True)
+        if not getattr(self.document, "in_stroke", False):  # per mouse move: no full-mask scans
+            self._update_actions()
 
     def _on_fill_finished(self, result: FillResult) -> None:
         if result.status == "done":
             # show the result itself; the mask stays (M shows it again, Undo restores the photo)
             self.show_mask_action.setChecked(False)
-            self.canvas.set_mask_visible(False)
-
-    def _open_photo(self) -> None:
-        if self._may_discard_changes():
-            self.fills.cancel_fill()
-            self.files.open_photo_dialog()
-
-    def _open_sample(self) -> None:
-        if self._may_discard_changes():
-            self.fills.cancel_fill()
-            self.files.open_sample()
 
     def _open_dropped(self, path: str) -> None:
-        if self._may_discard_changes():
-            self.fills.cancel_fill()
-            self.files.open_photo(path)
+        self.open_path(path)
 
     def _show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
 
-    def _show_about(self) -> None:
-        choice = self.bridge.device_choice
-        device = (f"{choice.device} ({choice.reason})" if choice
-                  else "CPU for OpenCV methods; chosen when a PyTorch method first runs")
-        dialogs.show_about(self, device)
+    def _show_weights_help(self, name: str) -> None:
+        info = self.method_panel.current_info()
+        if info is not None and info.name == name:
+            dialogs.show_weights_help(self, info.label, list(info.weights))
 
     def _update_title(self) -> None:
         path = self.document.path
@@ -212,36 +371,62 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — {dialogs.APP_NAME}")
         self.setWindowModified(self.document.is_modified)
 
-    def _update_actions(self, *_args: object) -> None:
-        busy = self.fills.busy
+    def _update_actions(self, *_args: Any) -> None:
+        fill_busy = self.fills.busy
+        file_busy = self.files.busy
         has_photo = self.document.photo is not None
+        has_mask = has_photo and bool(self.document.has_hole)
         undo, redo = self.document.undo_text(), self.document.redo_text()
-        self.undo_action.setEnabled(undo is not None and not busy)
-        self.undo_action.setText(f"&Undo {undo}" if undo else "&Undo")
-        self.redo_action.setEnabled(redo is not None and not busy)
-        self.redo_action.setText(f"&Redo {redo}" if redo else "&Redo")
-        self.fill_action.setEnabled(has_photo and not busy)
-        self.cancel_action.setEnabled(busy)
-        self.save_as_action.setEnabled(has_photo and not busy)
-        self.open_mask_action.setEnabled(has_photo and not busy)
+        a = self.actions
+        for name, label, verb in (("undo", undo, "Undo"), ("redo", redo, "Redo")):
+            action = a[name]
+            action.setEnabled(label is not None)
+            action.setText(f"&{verb} {label}" if label else f"&{verb}")
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{verb} {label} ({keys})" if label else f"Nothing to {verb.lower()}")
+        a["fill"].setEnabled(has_photo and not fill_busy)
+        a["cancel"].setEnabled(fill_busy)
+        for name in ("save", "save_as", "export"):
+            a[name].setEnabled(has_photo and not file_busy)
+        a["open"].setEnabled(not file_busy)
+        a["import_mask"].setEnabled(has_photo and not file_busy)
+        a["export_mask"].setEnabled(has_mask and not file_busy)
+        for name in ("grow", "shrink", "feather", "clear_mask"):
+            a[name].setEnabled(has_mask and not self.masks.busy)
+        a["invert"].setEnabled(has_photo and not self.masks.busy)
 
-    # closing --------------------------------------------------------------------------------
+    # events ---------------------------------------------------------------------------------
 
-    def _may_discard_changes(self) -> bool:
-        """True if there are no unsaved changes, or the user saved or discarded them."""
-        if not self.document.is_modified:
-            return True
-        path = self.document.path
-        answer = dialogs.ask_save_changes(self, path.name if path else "Untitled")
-        if answer == QMessageBox.StandardButton.Save:
-            return self.files.save_as_dialog()
-        return answer == QMessageBox.StandardButton.Discard
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Releasing \\ ends "compare with original" (the action only sees the press)."""
+        if (event.type() == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent)
+                and event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat()
+                and self.actions["compare"].isChecked()):
+            self.actions["compare"].setChecked(False)
+        return False
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._may_discard_changes():
-            event.ignore()
-            return
+        if not self._closing_confirmed and self.document.is_modified:
+            self._in_close_event, self._close_resolved = True, False
+            try:
+                self.files.resolve_unsaved(then=self._on_close_resolved)
+            finally:
+                self._in_close_event = False
+            if not self._close_resolved:  # Cancel, or a Save still being written (it closes us after)
+                event.ignore()
+                return
         self.fills.cancel_fill()
         self.bridge.shutdown()
+        self.files.wait_idle()
         self._write_settings()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         event.accept()
+
+    def _on_close_resolved(self) -> None:
+        if self._in_close_event:
+            self._close_resolved = True
+        else:  # the save the user asked for has been written: close now
+            self._closing_confirmed = True
+            QTimer.singleShot(0, self, self.close)

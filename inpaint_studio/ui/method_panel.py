@@ -1,33 +1,71 @@
 """Pick a method and set its parameters; the parameter rows are generated from its params dataclass.
 
 Reads method metadata from the registry only (names, labels, descriptions, params classes); it
-never runs a method. Values typed for one method are remembered while switching to another and back.
+never runs a method. The chosen method and every method's values are remembered in the preferences,
+across switching and across sessions. A method whose trained weights are not installed is listed
+(so users know it exists) with a "Get weights…" button instead of a Fill that would fail.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from inpaint_studio.core.errors import InpaintStudioError
 from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import param_specs
+from inpaint_studio.methods.registry import MethodInfo
 from inpaint_studio.ui.param_form import ParamForm
+from inpaint_studio.ui.settings import Preferences
+
+log = logging.getLogger(__name__)
 
 #: the method selected when nothing else is asked for (fast, always installed)
 DEFAULT_METHOD = "telea"
+
+
+def weights_installed(info: MethodInfo) -> bool:
+    """False when the method declares weights and the runtime cannot confirm they are installed.
+
+    Asks ``inpaint_studio.runtime.models.weights_status(name)`` when the runtime has it (an object
+    with ``installed``, a bool, or "installed"/"ready"); without that module nothing can be
+    checked, so a method that needs weights counts as "not installed" rather than failing mid-fill.
+    """
+    if not info.weights:
+        return True
+    try:
+        models = importlib.import_module("inpaint_studio.runtime.models")
+        status = models.weights_status(info.name)
+    except (ImportError, AttributeError):
+        return False
+    except Exception:  # a broken weights check must not break the panel
+        log.exception("weights_status(%r) failed", info.name)
+        return False
+    if isinstance(status, str):
+        return status.lower() in ("installed", "ready", "ok", "present")
+    installed = getattr(status, "installed", status)
+    return bool(installed)
 
 
 class MethodPanel(QWidget):
     """Method combo box, its description, its generated settings and a Reset button."""
 
     method_changed = Signal(str)
+    #: the user asked how to get the weights of this method
+    get_weights_requested = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, prefs: Preferences | None = None) -> None:
         super().__init__(parent)
-        self._remembered: dict[str, dict[str, Any]] = {}
+        self.prefs = prefs if prefs is not None else Preferences()
+        remembered = self.prefs.get("method.params", {})
+        self._remembered: dict[str, dict[str, Any]] = (
+            {k: dict(v) for k, v in remembered.items() if isinstance(v, dict)}
+            if isinstance(remembered, dict) else {})
+        self._infos: dict[str, MethodInfo] = {}
         self._form: ParamForm | None = None
 
         self.combo = QComboBox(self)
@@ -43,6 +81,18 @@ class MethodPanel(QWidget):
         self.reset_button.setObjectName("reset_params")
         self.reset_button.setToolTip("Set every setting of this method back to its default")
         self._settings_layout.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.weights_box = QFrame(self)
+        self.weights_box.setObjectName("weights_box")
+        self.weights_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.weights_note = QLabel(self.weights_box)
+        self.weights_note.setWordWrap(True)
+        self.weights_button = QPushButton("Get weights…", self.weights_box)
+        self.weights_button.setObjectName("get_weights")
+        self.weights_button.setToolTip("How to install the trained model this method needs")
+        weights_layout = QVBoxLayout(self.weights_box)
+        weights_layout.addWidget(self.weights_note)
+        weights_layout.addWidget(self.weights_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.weights_box.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -51,11 +101,14 @@ class MethodPanel(QWidget):
         layout.addWidget(method_label)
         layout.addWidget(self.combo)
         layout.addWidget(self.description)
+        layout.addWidget(self.weights_box)
         layout.addWidget(self.settings_box)
 
         self.combo.currentIndexChanged.connect(self._on_combo_changed)
         self.reset_button.clicked.connect(self.reset)
-        self.refresh()
+        self.weights_button.clicked.connect(
+            lambda: self.get_weights_requested.emit(self.current_method() or ""))
+        self.refresh(initial=str(self.prefs.get("method.name", DEFAULT_METHOD)))
 
     # public API -----------------------------------------------------------------------------
 
@@ -66,6 +119,15 @@ class MethodPanel(QWidget):
     def current_method(self) -> str | None:
         data = self.combo.currentData()
         return None if data is None else str(data)
+
+    def current_info(self) -> MethodInfo | None:
+        name = self.current_method()
+        return None if name is None else self._infos.get(name)
+
+    def current_ready(self) -> bool:
+        """The chosen method can run now (its weights, if any, are installed)."""
+        info = self.current_info()
+        return info is not None and weights_installed(info)
 
     def values(self) -> dict[str, Any]:
         return {} if self._form is None else self._form.values()
@@ -81,25 +143,35 @@ class MethodPanel(QWidget):
         if self._form is not None:
             self._form.reset()
 
-    def refresh(self) -> None:
+    def refresh(self, initial: str | None = None) -> None:
         """Re-read the installed methods (keeps the current choice when it is still there)."""
-        current = self.current_method() or DEFAULT_METHOD
+        current = initial or self.current_method() or DEFAULT_METHOD
+        self._save_form_values()
         self.combo.blockSignals(True)
         self.combo.clear()
+        self._infos = {}
         for info in registry.available():
+            self._infos[info.name] = info
             suffix = " — live preview" if info.iterative else ""
+            if not weights_installed(info):
+                suffix += " — weights not installed"
             self.combo.addItem(info.label + suffix, info.name)
             self.combo.setItemData(self.combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)
-        if not self.select(current) and self.combo.count():
+        if not self.select(current) and not self.select(DEFAULT_METHOD) and self.combo.count():
             self.combo.setCurrentIndex(0)
         self.combo.blockSignals(False)
         self._on_combo_changed()
 
     # internals ------------------------------------------------------------------------------
 
-    def _on_combo_changed(self, _index: int = -1) -> None:
+    def _save_form_values(self) -> None:
         if self._form is not None:
             self._remembered[self._form.objectName()] = self._form.values()
+            self.prefs.set("method.params", _jsonable(self._remembered))
+
+    def _on_combo_changed(self, _index: int = -1) -> None:
+        if self._form is not None:
+            self._save_form_values()
             self._settings_layout.removeWidget(self._form)
             self._form.hide()
             self._form.deleteLater()
@@ -118,9 +190,29 @@ class MethodPanel(QWidget):
             self.reset_button.setEnabled(False)
             return
         self.description.setText(description)
+        info = self._infos.get(name)
+        missing = info is not None and not weights_installed(info)
+        if missing and info is not None:
+            files = ", ".join(info.weights)
+            self.weights_note.setText(f"<b>Weights not installed.</b> {info.label} needs its trained "
+                                      f"model ({files}) before it can fill.")
+        self.weights_box.setVisible(missing)
         self._form = ParamForm(specs, self.settings_box)
         self._form.setObjectName(name)
-        self._form.set_values(self._remembered.get(name, {}))
+        try:
+            self._form.set_values(self._remembered.get(name, {}))
+        except (TypeError, ValueError):  # values saved by an older version of the method
+            self._form.reset()
+        self._form.changed.connect(self._save_form_values)
         self._settings_layout.insertWidget(0, self._form)
         self.reset_button.setEnabled(bool(specs))
+        self.prefs.set("method.name", name)
         self.method_changed.emit(name)
+
+
+def _jsonable(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Parameter values as JSON can hold them (enums by value)."""
+    out: dict[str, dict[str, Any]] = {}
+    for method, params in values.items():
+        out[method] = {k: getattr(v, "value", v) for k, v in params.items()}
+    return out

@@ -77,3 +77,13 @@ def test_sixteen_bit_is_filled_at_full_depth(name):
     assert np.any(filled % 257 != 0), "values are only 8-bit steps: the fill lost depth"
     truth = image16[hole].astype(np.int64)
     assert np.abs(filled.astype(np.int64) - truth).mean() < 0.05 * 65535  # a 20 px hole in a ramp
+
+
+@pytest.mark.parametrize("name", ["telea", "ns"])
+def test_eight_bit_photos_match_opencvs_colour_path(name, kodak_crop):
+    hole = _scratch(kodak_crop.shape[:2])
+    method = registry.get(name)
+    out = from_float(method.run(to_float(kodak_crop), hole, method.default_params(), _Ctx()), np.uint8)
+    flags = cv2.INPAINT_TELEA if name == "telea" else cv2.INPAINT_NS
+    expected = cv2.inpaint(kodak_crop, hole.astype(np.uint8) * 255, 3.0, flags)
+    np.testing.assert_array_equal(out, expected)

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from inpaint_studio.core import io
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.ui import dialogs
 from inpaint_studio.ui.file_controller import SAMPLE_MASK, SAMPLE_PHOTO, resource_path
+from inpaint_studio.ui.save_dialog import SaveOptionsDialog
 
 pytestmark = pytest.mark.gui
 
@@ -78,12 +79,13 @@ def test_cancel_during_a_live_preview_leaves_the_photo_unchanged(window, qtbot, 
     assert not window.undo_action.isEnabled()
 
 
-def test_a_bad_file_shows_a_message_and_keeps_the_open_photo(window, tmp_path, message_boxes):
+def test_a_bad_file_shows_a_message_and_keeps_the_open_photo(window, qtbot, tmp_path, message_boxes):
     before = window.document.pixels
     bad = tmp_path / "holiday.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"this is not really a png" * 10)
 
-    assert not window.files.open_photo(bad)
+    with qtbot.waitSignal(window.files.open_failed, timeout=FILL_TIMEOUT_MS):
+        window.files.open_photo(bad)
 
     assert len(message_boxes) == 1
     assert message_boxes[0]["title"] == "Cannot open photo"
@@ -92,15 +94,16 @@ def test_a_bad_file_shows_a_message_and_keeps_the_open_photo(window, tmp_path, m
     assert "sample.png" in window.windowTitle()
 
 
-def test_a_mask_of_the_wrong_size_is_refused_with_a_message(window, tmp_path, message_boxes):
+def test_a_mask_of_the_wrong_size_is_refused_with_a_message(window, qtbot, tmp_path, message_boxes):
     small = tmp_path / "mask.png"
     io.save_mask(np.full((10, 12), 255, np.uint8), small)
-    before = window.document.mask
+    before = window.document.mask.copy()
 
-    assert not window.files.open_mask(small)
+    with qtbot.waitSignal(window.files.error_shown, timeout=FILL_TIMEOUT_MS):
+        window.files.import_mask(small)
 
     assert message_boxes and message_boxes[0]["title"] == "Cannot open mask"
-    assert window.document.mask is before
+    assert np.array_equal(window.document.mask, before)
 
 
 def test_save_as_writes_the_filled_photo_and_clears_the_modified_flag(window, qtbot, tmp_path, monkeypatch):
@@ -109,7 +112,8 @@ def test_save_as_writes_the_filled_photo_and_clears_the_modified_flag(window, qt
     target = tmp_path / "coffee-clean.png"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
 
-    window.save_as_action.trigger()
+    with qtbot.waitSignal(window.files.saved, timeout=FILL_TIMEOUT_MS):
+        window.save_as_action.trigger()
 
     assert np.array_equal(io.load_photo(target).pixels, window.document.pixels)
     assert not window.document.is_modified
@@ -153,18 +157,26 @@ def test_resources_bundle_an_icon_and_their_licences():
     assert Path(resource_path(SAMPLE_PHOTO)).stat().st_size < 1_000_000
 
 
-def test_saving_16_bit_as_jpeg_warns_first_and_declining_writes_nothing(window, tmp_path, monkeypatch,
-                                                                        message_boxes):
+def test_saving_16_bit_as_jpeg_warns_first_and_declining_writes_nothing(window, qtbot, tmp_path,
+                                                                        monkeypatch):
     deep = tmp_path / "scan16.png"
     rng = np.random.default_rng(1)
     io.save_photo(Photo(pixels=rng.integers(0, 65536, (30, 40, 3), dtype=np.uint16)), deep)
-    assert window.files.open_photo(deep)
+    with qtbot.waitSignal(window.files.opened, timeout=FILL_TIMEOUT_MS):
+        window.files.open_photo(deep)
     target = tmp_path / "scan16.jpg"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    warnings: list[str] = []
 
-    assert not window.files.save_as_dialog()  # the fake message box answers Ok, not Save
+    def decline(dialog):
+        warnings.append(dialog.losses.text())
+        return int(QDialog.DialogCode.Rejected.value)
 
-    assert message_boxes and "16-bit" in message_boxes[-1]["info"]
+    monkeypatch.setattr(SaveOptionsDialog, "exec", decline)
+
+    assert not window.files.save_as()
+
+    assert warnings and "16-bit" in warnings[0]
     assert not target.exists()
 
 

@@ -29,9 +29,26 @@ class DiffusionParams:
 _WORKING_RANGE = np.float32(65535.0)
 
 
+def _as_8bit_levels(image: np.ndarray) -> np.ndarray | None:
+    """The image as uint8 when every value is an exact 8-bit level (an 8-bit photo), else None."""
+    scaled = image * np.float32(255.0)
+    levels = np.rint(scaled)
+    scaled -= levels
+    np.abs(scaled, out=scaled)
+    return levels.astype(np.uint8) if scaled.max(initial=0.0) < 1e-3 else None
+
+
 def diffusion_fill(image: np.ndarray, hole: np.ndarray, radius: float, flags: int) -> np.ndarray:
-    """Fill each channel of a float32 [0, 1] image independently at full precision."""
+    """Fill a float32 [0, 1] image: 8-bit data in one colour pass, deeper data channel by channel.
+
+    OpenCV's colour path marches the hole once for all channels (about twice as fast as three
+    single-channel passes) but only takes 8-bit input; for 16-bit photos the per-channel float
+    path keeps their full depth.
+    """
     hole_u8 = np.ascontiguousarray(hole, dtype=np.uint8) * np.uint8(255)
+    levels = _as_8bit_levels(image) if image.ndim == 3 and image.shape[2] == 3 else None
+    if levels is not None:
+        return cv2.inpaint(levels, hole_u8, float(radius), flags).astype(np.float32) * np.float32(1 / 255)
     planes = image[..., None] if image.ndim == 2 else image
     out = np.empty_like(planes, dtype=np.float32)
     for c in range(planes.shape[2]):

@@ -76,7 +76,6 @@ class FitStats:
     losses: list[float] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     preview_iterations: list[int] = field(default_factory=list)
-    first_preview_s: float | None = None
 
 
 def _padded(array: np.ndarray, multiple: int, minimum: int) -> np.ndarray:
@@ -127,9 +126,9 @@ def fit(
 ) -> np.ndarray:
     """Fit a generator to ``image`` outside ``hole`` (working resolution) and return its output.
 
-    ``guess`` is the initial fill (shown as the iteration-0 preview and used by the guess term).
-    ``on_preview(image_f32, text)`` receives working-resolution outputs (previews are monotone in
-    iteration). ``ctx.check_cancelled`` is called every iteration.
+    ``guess`` is the initial fill the guess term pulls the hole towards (the caller shows it as the
+    iteration-0 preview). ``on_preview(image_f32, text)`` receives working-resolution outputs, monotone in
+    iteration. ``ctx.check_cancelled`` is called every iteration.
     """
     stats = stats if stats is not None else FitStats()
     t0 = time.perf_counter()
@@ -140,10 +139,6 @@ def fit(
     held = holdout_mask(hole, rng) if settings.holdout else np.zeros_like(hole)
     use_holdout = bool(held.any())
 
-    if on_preview is not None:
-        on_preview(guess, f"{label}: iter 0 (initial fill)")
-        stats.preview_iterations.append(0)
-        stats.first_preview_s = time.perf_counter() - t0
 
     multiple = 2 ** cfg.scales
     # the coarsest scale must stay wider than its reflection padding

@@ -50,9 +50,9 @@ class CompletionSettings:
     global_candidates: int = 1
     #: final vote of the finest level takes the best proposal per pixel instead of the mean
     #: random search radius on upsampled levels, in patch sizes (0: the whole source)
-    fine_search_radius: int = 0
+    fine_search_radius: int = 4
     #: the finest level runs this many fewer iterations (the upsampled field is already close)
-    finest_fewer: int = 0
+    finest_fewer: int = 2
     #: how the coarsest level starts: "onion" (ring-by-ring patch copy), "telea" (diffusion) or
     #: "auto" (onion when the coarsest hole is small enough for its exhaustive search)
     init: str = "auto"
@@ -273,7 +273,9 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
             up = cv2.resize(est, (w, h), interpolation=cv2.INTER_LINEAR)
             est = np.where(holes[li][..., None], up, images[li]).astype(np.float32)
             level.upsample_from(prev)
-            iterations = settings.iterations if li > 0 else max(1, settings.iterations - settings.finest_fewer)
+            iterations = settings.iterations
+            if li == 0:
+                iterations = max(1, iterations - settings.finest_fewer)
         est = np.ascontiguousarray(est, dtype=np.float32)
         level.evaluate(est, settings)
         if prev is not None:

@@ -101,11 +101,10 @@ def test_checkpoint_in_official_layout_loads(case: dict[str, Any], tmp_path: Pat
         assert bool((tensor == want).all()), key
 
 
-def test_perturbing_one_weight_fails_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("case", ["context_encoder"], indirect=True)  # cheapest forward; shares its weights
+def test_perturbing_one_weight_fails_the_probe(case: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """Negative control: the probe is sharp enough that 1% on one tensor is a mismatch (the same
     network unperturbed passes in test_probe_matches_the_official_output[context_encoder])."""
-    spec = _spec("context_encoder")
-    case = {"name": "context_encoder", "spec": spec, "formula": probe.formula_state_dict(spec)}
 
     def nudge(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
         with torch.no_grad():  # after check() loaded the formula weights, before the forward

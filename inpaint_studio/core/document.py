@@ -1,0 +1,481 @@
+"""The edited photo: pixels, mask and their history, with events the views redraw from. No Qt.
+
+Every change goes through a method here, so undo, "unsaved changes" and the views' redraws can
+never be forgotten by a caller. Changes are made *in place* on the photo's arrays and announced
+with the box that changed, so a brush dab on a 100 MP frame costs what the dab costs: the canvas
+redraws that box, the history stores that box (see core.history).
+
+Coordinates: brush points are ``(row, col)`` floats in core.mask_ops' convention (pixel ``[i, j]``
+is *centred* on ``(i, j)``). A view whose mapping treats pixel ``i`` as the span ``[i, i + 1)`` must
+subtract 0.5 before calling :meth:`Document.stroke_to`.
+
+Threading: the document belongs to one thread (the GUI's). A fill running elsewhere works on
+:meth:`Document.snapshot_for_fill`, never on the live arrays, so brushing can go on meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inpaint_studio.core import mask_ops
+from inpaint_studio.core.errors import InvalidParameterError, MaskMismatchError
+from inpaint_studio.core.events import Event
+from inpaint_studio.core.history import DEFAULT_LIMIT_BYTES, Edit, History, Layer, Step
+from inpaint_studio.core.photo import Photo
+from inpaint_studio.core.types import BBox
+
+__all__ = ["Document", "DocumentEvents", "diff_edits"]
+
+# A stroke saves the old mask tile by tile as it first crosses each one, so a long diagonal drag
+# stores a band of tiles, not the bounding box of the whole drag.
+_STROKE_TILE = 128
+# Whole-mask operations and fills are compared tile by tile; unchanged tiles are not stored.
+_DIFF_TILE = 256
+
+
+class DocumentEvents:
+    """What a view can subscribe to (core.events.Event instances).
+
+    pixels_changing(bbox): about to overwrite the pixels in ``bbox`` (a view that shows "the original"
+        copies what it needs now); pixels_changed(bbox | None) after (None: everything, e.g. a new
+        photo); mask_changed(bbox | None); history_changed(); modified_changed(bool);
+        photo_replaced() when a different photo (or size) is opened.
+    """
+
+    def __init__(self) -> None:
+        self.pixels_changing = Event("pixels_changing")
+        self.pixels_changed = Event("pixels_changed")
+        self.mask_changed = Event("mask_changed")
+        self.history_changed = Event("history_changed")
+        self.modified_changed = Event("modified_changed")
+        self.photo_replaced = Event("photo_replaced")
+
+
+def _union(boxes: Iterable[BBox]) -> BBox | None:
+    result: BBox | None = None
+    for box in boxes:
+        result = box if result is None else result.union(box)
+    return result
+
+
+def diff_edits(layer: Layer, before: np.ndarray, after: np.ndarray, origin: BBox,
+               tile: int = _DIFF_TILE) -> list[Edit]:
+    """Edits for the tiles where ``before`` and ``after`` (crops starting at ``origin``) differ.
+
+    Each edit is trimmed to the changed pixels inside its tile and owns copies of the values, so
+    the history stores what changed, not the region the caller happened to pass. Works in strips
+    of ``tile`` rows: a 100 MP comparison never allocates a frame-sized temporary.
+    """
+    if before.shape != after.shape:
+        raise ValueError(f"cannot compare arrays of shapes {before.shape} and {after.shape}")
+    height, width = before.shape[:2]
+    edits: list[Edit] = []
+    for t0 in range(0, height, tile):
+        t1 = min(t0 + tile, height)
+        diff = _differs(before[t0:t1], after[t0:t1])
+        x, _y, w, _h = cv2.boundingRect(diff)
+        if w == 0:
+            continue
+        for l0 in range(x - x % tile, x + w, tile):
+            l1 = min(l0 + tile, width)
+            bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(diff[:, l0:l1]))
+            if bw == 0 or bh == 0:
+                continue
+            box = BBox(t0 + by, l0 + bx, t0 + by + bh, l0 + bx + bw)
+            edits.append(Edit(layer, BBox(box.top + origin.top, box.left + origin.left,
+                                          box.bottom + origin.top, box.right + origin.left),
+                              before[box.slices].copy(), after[box.slices].copy()))
+    return edits
+
+
+def _differs(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """uint8 H x W, non-zero where the pixels differ (any channel)."""
+    if before.ndim == 2 and before.dtype == np.uint8:
+        return cv2.compare(before, after, cv2.CMP_NE)  # several times faster than numpy
+    diff = before != after
+    if diff.ndim == 3:
+        diff = diff.any(axis=2)
+    return diff.view(np.uint8)
+
+
+class Document:
+    """One photo being edited: ``photo`` (pixels + metadata), ``mask`` (uint8 coverage) and ``history``.
+
+    ``is_modified`` follows the *pixels* only: the mask is a working layer, not part of the saved
+    file, so brushing alone never asks "save changes?".
+    """
+
+    def __init__(self, history_limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
+        self.events = DocumentEvents()
+        self.history = History(history_limit_bytes, on_drop=self._on_step_dropped)
+        self._photo: Photo | None = None
+        self._mask: np.ndarray | None = None
+        self._stroke: tuple[str, dict[tuple[int, int], np.ndarray]] | None = None
+        self._base_pixel_state = 0  # "the pixels as opened", or the newest pixel step memory forgot
+        self._saved_state: int | None = 0
+        self._modified = False
+        self._snapshots = 0  # fills still reading the live pixel buffer (copy before writing)
+        self._pixels_revision = 0
+        self._mask_revision = 0
+
+    # state ------------------------------------------------------------------------------------
+
+    @property
+    def photo(self) -> Photo | None:
+        return self._photo
+
+    @property
+    def pixels(self) -> np.ndarray | None:
+        return None if self._photo is None else self._photo.pixels
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """The live coverage mask (H x W uint8). Read it; change it only through this class."""
+        return self._mask
+
+    @property
+    def shape(self) -> tuple[int, int] | None:
+        return None if self._photo is None else (self._photo.height, self._photo.width)
+
+    @property
+    def path(self) -> Path | None:
+        return None if self._photo is None else self._photo.source_path
+
+    @property
+    def has_hole(self) -> bool:
+        return self._mask is not None and bool(self._mask.any())
+
+    @property
+    def is_modified(self) -> bool:
+        return self._modified
+
+    @property
+    def pixels_revision(self) -> int:
+        """Increases on every change of the pixels: a fill compares it with the value at its start to
+        know whether its result still belongs on this photo."""
+        return self._pixels_revision
+
+    @property
+    def mask_revision(self) -> int:
+        """Increases on every change of the mask (each dab too): an off-thread mask operation compares
+        it with the value it started from before applying its result."""
+        return self._mask_revision
+
+    @property
+    def in_stroke(self) -> bool:
+        return self._stroke is not None
+
+    # opening and saving -----------------------------------------------------------------------
+
+    def open(self, photo: Photo, mask: np.ndarray | None = None) -> None:
+        """Replace everything with a freshly loaded photo (and optionally its mask); history starts empty."""
+        shape = (photo.height, photo.width)
+        if mask is not None:
+            self._check_mask_shape(mask, shape)
+            coverage = mask_ops.as_coverage(mask)
+        else:
+            coverage = np.zeros(shape, np.uint8)
+        if not (photo.pixels.flags.writeable and photo.pixels.flags.c_contiguous):
+            photo.pixels = np.ascontiguousarray(photo.pixels).copy()
+        self._stroke = None
+        self._photo, self._mask = photo, coverage
+        self.history.clear()
+        self._base_pixel_state = 0
+        self._saved_state = 0
+        self._snapshots = 0
+        self._pixels_revision += 1
+        self.events.photo_replaced.emit()
+        self.events.pixels_changed.emit(None)
+        self._emit_mask_changed(None)
+        self.events.history_changed.emit()
+        self._update_modified()
+
+    def mark_saved(self, path: Path | None = None) -> None:
+        """The current pixels are now what is on disk (at ``path``, if given: "Save As")."""
+        if self._photo is None:
+            return
+        if path is not None:
+            self._photo.source_path = Path(path)
+        self._saved_state = self._pixel_state()
+        self._update_modified()
+
+    # brush strokes ----------------------------------------------------------------------------
+
+    def begin_stroke(self, label: str = "Brush stroke") -> None:
+        """Start one undo step of brush dabs (a mouse press). A stroke still open is committed first."""
+        self._require_photo()
+        if self._stroke is not None:
+            self.end_stroke()
+        self._stroke = (label, {})
+
+    def stroke_to(self, p0: tuple[float, float], p1: tuple[float, float], radius: float,
+                  value: int = 255, hardness: float = 1.0) -> BBox:
+        """Paint a segment of the open stroke into the mask (value 0 erases); returns the changed box.
+
+        Points are in mask_ops' pixel-centre convention (see the module docstring).
+        """
+        if self._stroke is None or self._mask is None:
+            raise RuntimeError("begin_stroke() before stroke_to()")
+        mask = self._mask
+        box = mask_ops.segment_bbox(mask.shape, p0, p1, radius)
+        if box.is_empty:
+            return box
+        saved = self._stroke[1]
+        for ty in range(box.top // _STROKE_TILE, (box.bottom - 1) // _STROKE_TILE + 1):
+            for tx in range(box.left // _STROKE_TILE, (box.right - 1) // _STROKE_TILE + 1):
+                if (ty, tx) not in saved:
+                    saved[(ty, tx)] = mask[self._tile_box(ty, tx).slices].copy()
+        mask_ops.paint_segment(mask, p0, p1, radius, value, hardness)
+        self._emit_mask_changed(box)
+        return box
+
+    def end_stroke(self) -> Step | None:
+        """Close the stroke as one undo step (only the tiles it changed); None if it changed nothing."""
+        if self._stroke is None or self._mask is None:
+            return None
+        label, saved = self._stroke
+        self._stroke = None
+        edits: list[Edit] = []
+        for (ty, tx), before in sorted(saved.items()):
+            box = self._tile_box(ty, tx)
+            edits.extend(diff_edits("mask", before, self._mask[box.slices], box, tile=_STROKE_TILE))
+        step = self.history.push_step(label, edits)
+        if step is not None:
+            self.events.history_changed.emit()
+        return step
+
+    def abort_stroke(self) -> None:
+        """Undo the open stroke's dabs and forget it: no history step, the mask as before the press."""
+        if self._stroke is None or self._mask is None:
+            return
+        _label, saved = self._stroke
+        self._stroke = None
+        boxes = []
+        for (ty, tx), before in saved.items():
+            box = self._tile_box(ty, tx)
+            self._mask[box.slices] = before
+            boxes.append(box)
+        union = _union(boxes)
+        if union is not None:
+            self._emit_mask_changed(union)
+
+    def _tile_box(self, ty: int, tx: int) -> BBox:
+        assert self._mask is not None
+        height, width = self._mask.shape
+        return BBox(ty * _STROKE_TILE, tx * _STROKE_TILE, min(height, (ty + 1) * _STROKE_TILE),
+                    min(width, (tx + 1) * _STROKE_TILE))
+
+    # whole-mask and region operations ---------------------------------------------------------
+
+    def set_mask(self, new_mask: np.ndarray | None, label: str = "Change mask",
+                 region: BBox | None = None) -> Step | None:
+        """Replace the mask (grow/shrink/feather/invert/clear/import) as one undo step; None clears it.
+
+        Only the tiles that differ are written and stored, so clearing three strokes on a 100 MP
+        mask costs three strokes' worth of memory. ``region``: the caller knows nothing changed
+        outside this box (e.g. a grow touches only the hole's box plus the radius), so only it is compared.
+        """
+        self._require_photo()
+        assert self._mask is not None
+        self.end_stroke()
+        if new_mask is None:  # clear: only the hole's box can change
+            hole = mask_ops.bbox_of(self._mask)
+            if hole is None:
+                return None
+            return self._push_edits(label, diff_edits("mask", self._mask[hole.slices],
+                                                      np.zeros((hole.height, hole.width), np.uint8), hole))
+        self._check_mask_shape(new_mask, self._mask.shape)
+        coverage = mask_ops._coverage(new_mask)  # read-only use: values are copied into edits
+        box = BBox.of_shape(coverage.shape) if region is None else region
+        box = BBox(max(0, box.top), max(0, box.left), min(coverage.shape[0], box.bottom),
+                   min(coverage.shape[1], box.right))
+        if box.is_empty:
+            return None
+        return self._push_edits(label, diff_edits("mask", self._mask[box.slices], coverage[box.slices], box))
+
+    def set_mask_region(self, bbox: BBox, values: np.ndarray, label: str) -> Step | None:
+        """Write ``values`` (shaped like ``bbox``) into the mask there as one undo step (selections)."""
+        self._require_photo()
+        assert self._mask is not None
+        self.end_stroke()
+        bbox = self._clip_region(bbox, values.shape[:2])
+        coverage = mask_ops._coverage(values)
+        return self._push_edits(label, diff_edits("mask", self._mask[bbox.slices], coverage, bbox))
+
+    def apply_edits(self, label: str, edits: list[Edit]) -> Step | None:
+        """Apply edits prepared elsewhere (e.g. :func:`diff_edits` run off the GUI thread on a large mask)
+        as one undo step. The caller must have checked ``mask_revision`` / ``pixels_revision`` are still
+        what the edits were computed against."""
+        self._require_photo()
+        self.end_stroke()
+        return self._push_edits(label, list(edits))
+
+    # fills ------------------------------------------------------------------------------------
+
+    def snapshot_for_fill(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pixels, mask) a fill may read on another thread while editing goes on here.
+
+        The mask is copied (brushing writes it constantly). The pixels are handed out read-only
+        without a copy (300 MB on a 100 MP photo): the document copies its own buffer before the
+        next write instead, unless :meth:`release_snapshot` said the fill is done with it.
+        """
+        self._require_photo()
+        assert self._photo is not None and self._mask is not None
+        pixels = self._photo.pixels.view()
+        pixels.flags.writeable = False
+        self._snapshots += 1
+        return pixels, self._mask.copy()
+
+    def release_snapshot(self) -> None:
+        """A fill finished (or was cancelled) and no longer reads the pixels from its snapshot."""
+        self._snapshots = max(0, self._snapshots - 1)
+
+    def apply_fill(self, result: np.ndarray, bbox: BBox | None, label: str) -> Step | None:
+        """Paste a fill's result as one undo step, storing only the pixels inside ``bbox`` that changed.
+
+        ``result`` is the full image (only ``bbox`` of it is used) or a crop shaped like ``bbox``;
+        ``bbox`` None means the whole frame. Returns None if nothing changed.
+        """
+        self._require_photo()
+        assert self._photo is not None
+        pixels = self._photo.pixels
+        if result.dtype != pixels.dtype:
+            raise InvalidParameterError(f"the fill result is {result.dtype} but the photo is {pixels.dtype}")
+        box = BBox.of_shape(pixels.shape) if bbox is None else bbox
+        crop = result[box.slices] if result.shape == pixels.shape else result
+        box = self._clip_region(box, crop.shape[:2])
+        if crop.shape[2:] != pixels.shape[2:]:
+            raise InvalidParameterError(f"the fill result has shape {result.shape}; the photo {pixels.shape}")
+        return self._push_edits(label, diff_edits("pixels", pixels[box.slices], crop, box))
+
+    # history ----------------------------------------------------------------------------------
+
+    def undo(self) -> str | None:
+        """Revert the newest step; returns its label (None if there was nothing to undo)."""
+        self.end_stroke()
+        step = self.history.undo()
+        if step is None:
+            return None
+        self._apply([step], [])
+        return step.label
+
+    def redo(self) -> str | None:
+        self.end_stroke()
+        step = self.history.redo()
+        if step is None:
+            return None
+        self._apply([], [step])
+        return step.label
+
+    def jump_to(self, index: int) -> None:
+        """Go to the state after ``index`` steps (0: as opened), as the History panel does on a click."""
+        self.end_stroke()
+        undone, redone = self.history.jump_to(index)
+        if undone or redone:
+            self._apply(undone, redone)
+
+    @property
+    def can_undo(self) -> bool:
+        return self.history.can_undo or self._stroke is not None
+
+    @property
+    def can_redo(self) -> bool:
+        return self.history.can_redo
+
+    def undo_label(self) -> str | None:
+        return self.history.undo_label
+
+    def redo_label(self) -> str | None:
+        return self.history.redo_label
+
+    # internals --------------------------------------------------------------------------------
+
+    def _push_edits(self, label: str, edits: list[Edit]) -> Step | None:
+        """Apply ``after`` of new edits and record them as one step."""
+        if not edits:
+            return None
+        self._write(edits, use_before=False)
+        return self._record(label, edits)
+
+    def _record(self, label: str, edits: list[Edit]) -> Step | None:
+        step = self.history.push_step(label, edits)
+        if step is not None:
+            self.events.history_changed.emit()
+            self._update_modified()
+        return step
+
+    def _apply(self, undone: list[Step], redone: list[Step]) -> None:
+        edits_undo = [edit for step in undone for edit in reversed(step.edits)]
+        edits_redo = [edit for step in redone for edit in step.edits]
+        self._write(edits_undo, use_before=True, announce=False)
+        self._write(edits_redo, use_before=False, announce=False)
+        self._announce(edits_undo + edits_redo)
+        self.events.history_changed.emit()
+        self._update_modified()
+
+    def _write(self, edits: list[Edit], *, use_before: bool, announce: bool = True) -> None:
+        assert self._photo is not None and self._mask is not None
+        pixel_box = _union(edit.bbox for edit in edits if edit.layer == "pixels")
+        if pixel_box is not None:
+            self.events.pixels_changing.emit(pixel_box)
+            if self._snapshots:
+                # a fill still reads the old buffer: give it that one and write into a copy
+                self._photo.pixels = self._photo.pixels.copy()
+                self._snapshots = 0
+            self._pixels_revision += 1
+        for edit in edits:
+            target = self._photo.pixels if edit.layer == "pixels" else self._mask
+            target[edit.bbox.slices] = edit.before if use_before else edit.after
+        if announce:
+            self._announce(edits)
+
+    def _announce(self, edits: list[Edit]) -> None:
+        pixel_box = _union(edit.bbox for edit in edits if edit.layer == "pixels")
+        mask_box = _union(edit.bbox for edit in edits if edit.layer == "mask")
+        if pixel_box is not None:
+            self.events.pixels_changed.emit(pixel_box)
+        if mask_box is not None:
+            self._emit_mask_changed(mask_box)
+
+    def _emit_mask_changed(self, box: BBox | None) -> None:
+        self._mask_revision += 1
+        self.events.mask_changed.emit(box)
+
+    def _pixel_state(self) -> int:
+        for step in reversed(self.history.applied):
+            if step.touches("pixels"):
+                return step.id
+        return self._base_pixel_state
+
+    def _on_step_dropped(self, step: Step) -> None:
+        if step.touches("pixels"):
+            self._base_pixel_state = step.id
+
+    def _update_modified(self) -> None:
+        modified = self._photo is not None and self._pixel_state() != self._saved_state
+        if modified != self._modified:
+            self._modified = modified
+            self.events.modified_changed.emit(modified)
+
+    def _require_photo(self) -> None:
+        if self._photo is None:
+            raise RuntimeError("no photo is open")
+
+    def _clip_region(self, bbox: BBox, shape: tuple[int, ...]) -> BBox:
+        assert self._mask is not None
+        height, width = self._mask.shape
+        if (bbox.height, bbox.width) != tuple(shape[:2]):
+            raise InvalidParameterError(f"values of shape {shape[:2]} do not fit the box {bbox}")
+        if bbox.top < 0 or bbox.left < 0 or bbox.bottom > height or bbox.right > width:
+            raise InvalidParameterError(f"the box {bbox} lies outside the {width}x{height} photo")
+        return bbox
+
+    @staticmethod
+    def _check_mask_shape(mask: np.ndarray, shape: tuple[int, ...]) -> None:
+        if tuple(mask.shape) != tuple(shape[:2]):
+            raise MaskMismatchError(
+                f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {shape[1]}x{shape[0]}")
