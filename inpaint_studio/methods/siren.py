@@ -24,6 +24,8 @@ from inpaint_studio.methods.dip.holdout import holdout_mask
 from inpaint_studio.methods.dip.method import grow_fill
 
 ENCODINGS = ("siren", "fourier")
+#: known pixels per optimisation step
+_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class SirenParams:
     time_limit: float = param(10.0, min=0.0, max=86_400.0, step=1.0, label="Time limit (s)",
                               help="Stop a region after this many seconds (0: no limit).")
     working_size: int = param(
-        160, min=16, max=2048, step=16,
+        128, min=16, max=2048, step=16,
         help="Longest side the network is fitted at; only the hole is taken from the upscaled result.")
     learning_rate: float = param(
         0.0, min=0.0, max=1.0, step=0.0001,
@@ -180,20 +182,27 @@ def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: Run
             out = net(coords).view(h, w, 3).cpu().numpy()
         return np.clip(out * 0.5 + 0.5, 0.0, 1.0).astype(np.float32)
 
-    best_score, best_image, best_it = math.inf, None, -1
+    best_score, best_state, best_it, best_progress = math.inf, None, -1, 1.0
     last_preview_it, last_preview_t = 0, time.perf_counter()
     iterations = params.iterations
     it = 0
     for it in range(1, iterations + 1):
         ctx.check_cancelled()
+        # schedules follow whichever ends the run first: the iteration count or the time limit
         progress = (it - 1) / iterations
+        if params.time_limit > 0:
+            progress = max(progress, (time.perf_counter() - t0) / params.time_limit)
         _set_schedule(net, params, progress)
         optimizer.zero_grad(set_to_none=True)
-        pred = net(coords[train_idx])
-        loss = ((pred - target[train_idx]) ** 2).mean()
+        # a random batch of known pixels per step: full batches cost seconds per step on a CPU
+        batch = train_idx[torch.randint(len(train_idx), (min(_BATCH, len(train_idx)),), generator=generator)
+                          .to(device)]
+        pred = net(coords[batch])
+        loss = ((pred - target[batch]) ** 2).mean()
         total = loss
         if params.smoothness > 0 and len(hole_idx):
-            c = coords[hole_idx]
+            pick = torch.randint(len(hole_idx), (min(_BATCH // 4, len(hole_idx)),), generator=generator)
+            c = coords[hole_idx[pick.to(device)]]
             f0, fx, fy = net(c), net(c + dx), net(c + dy)
             total = total + params.smoothness * (((fx - f0) ** 2).mean() + ((fy - f0) ** 2).mean())
         total.backward()
@@ -205,9 +214,9 @@ def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: Run
             with torch.no_grad():
                 score = float(((net(coords[held_idx]) - target[held_idx]) ** 2).mean()) / 4.0
             if score < best_score:
-                best_score, best_it = score, it
-                best_image = None  # rendered lazily below, only when it is the best
-                best_image = render()
+                # keep the weights, not a rendering: rendering every pixel costs more than a step
+                best_score, best_it, best_progress = score, it, progress
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         elapsed = time.perf_counter() - t0
         fraction = it / iterations
         if params.time_limit > 0:
@@ -222,7 +231,10 @@ def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: Run
             break
     ctx.check_cancelled()
     stats.update(iterations=it, best_iteration=best_it, seconds=time.perf_counter() - t0)
-    out = best_image if (params.keep_best and best_image is not None) else render()
+    if params.keep_best and best_state is not None:
+        _set_schedule(net, params, best_progress)  # the frequencies it was scored with
+        net.load_state_dict(best_state)
+    out = render()
     return grow_fill(out, image, hole, params.match_edges)
 
 

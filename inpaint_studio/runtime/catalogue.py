@@ -100,8 +100,9 @@ CATALOGUE: dict[str, WeightsEntry] = {e.name: e for e in (
         name="deepfill_v2", network="deepfill_v2", label="DeepFill v2 (Places2, converted TF weights)",
         paper="Yu et al., Free-Form Image Inpainting with Gated Convolution, ICCV 2019",
         licence=("not stated by the converter (nipponjo/deepfillv2-pytorch has no LICENSE); the original "
-                 "TF release JiahuiYu/generative_inpainting shows a CC BY-NC badge in its README"),
-        non_commercial=None,
+                 "TF release JiahuiYu/generative_inpainting shows a CC BY-NC badge in its README, "
+                 "so treat the weights as non-commercial"),
+        non_commercial=True,
         page_url="https://drive.google.com/u/0/uc?id=1tvdQRmkphJK7FYveNAKSMWC6K09hJoyt&export=download",
         direct_url=None, parts=(WeightsPart("states_tf_places2.pth", container_key="G"),),
         note=_DRIVE_NOTE + " (states_tf_places2.pth, for networks_tf.py)"),

@@ -185,8 +185,14 @@ class _Opaque:
 
     origin = "?"
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Opaque:
+        # pickle's NEWOBJ calls __new__ without __init__: set everything up here
+        obj = super().__new__(cls)
+        obj.args, obj.kwargs, obj.state, obj.items = args, kwargs, None, []
+        return obj
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args, self.kwargs, self.state, self.items = args, kwargs, None, []
+        pass
 
     def __setstate__(self, state: Any) -> None:
         self.state = state

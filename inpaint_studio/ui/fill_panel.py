@@ -10,15 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from inpaint_studio.core.document import diff_edits
 from inpaint_studio.core.errors import InpaintStudioError
+from inpaint_studio.core.types import BBox
 from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import make_params
 from inpaint_studio.runtime.jobs import FillPreview, FillProgress, FillRequest, FillResult
 from inpaint_studio.ui import dialogs
+from inpaint_studio.ui.background import BackgroundTask
 from inpaint_studio.ui.bridge import FillBridge
 from inpaint_studio.ui.canvas import CanvasView
 from inpaint_studio.ui.document import Document
@@ -123,6 +126,10 @@ class FillController(QObject):
         self._base_revision: int | None = None
         self._holds_snapshot = False
         self._first_preview = True
+        self._landing = False
+        self._landing_cancelled = False
+        self._land_pool = QThreadPool(self)
+        self._land_pool.setMaxThreadCount(1)
         self._method_label = ""
         view.fill_button.clicked.connect(self.start_fill)
         view.cancel_button.clicked.connect(self.cancel_fill)
@@ -135,7 +142,7 @@ class FillController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.bridge.busy
+        return self.bridge.busy or self._landing
 
     # actions --------------------------------------------------------------------------------
 
@@ -186,6 +193,11 @@ class FillController(QObject):
         return request_id
 
     def cancel_fill(self) -> None:
+        if self._landing:  # the result is being compared: drop it when that ends
+            self._landing_cancelled = True
+            self.view.cancel_button.setEnabled(False)
+            self.view.progress.setFormat("Cancelling…")
+            return
         if self.busy:
             self.bridge.cancel()
             self.view.cancel_button.setEnabled(False)
@@ -209,37 +221,81 @@ class FillController(QObject):
             self.preview_shown.emit(event)
 
     def _on_finished(self, result: FillResult) -> None:
-        self.canvas.clear_preview()
         base, self._base_pixels = self._base_pixels, None
         revision, self._base_revision = self._base_revision, None
-        self._set_busy(False)
-        self.view.progress.setValue(0)
         if result.status == "done" and result.pixels is not None:
-            if revision is not None:
-                unchanged = getattr(self.document, "pixels_revision", None) == revision
+            if not self._still_current(base, revision):
+                self._finish(result, "Ready",
+                             "The fill finished after the photo changed; its result was discarded.")
+                return
+            if revision is not None and hasattr(self.document, "apply_edits"):
+                self._land_in_background(result, revision)
+                return
+            label = f"Fill ({self._method_label})"
+            apply_fill = getattr(self.document, "apply_fill", None)
+            if callable(apply_fill):
+                apply_fill(result.pixels, result.changed, label)
             else:
-                unchanged = self.document.pixels is base
-            if unchanged:
-                label = f"Fill ({self._method_label})"
-                apply_fill = getattr(self.document, "apply_fill", None)
-                if callable(apply_fill):
-                    apply_fill(result.pixels, result.changed, label)
-                else:
-                    self.document.apply_pixels(result.pixels, label)
-                self.view.progress.setValue(_PROGRESS_STEPS)
-                self.view.progress.setFormat("Done")
-                self._say(_sentence(result.message) + " Undo with Ctrl+Z.")
-            else:  # the photo changed under the fill (another file opened): never paste onto it
-                self.view.progress.setFormat("Ready")
-                self._say("The fill finished after the photo changed; its result was discarded.")
+                self.document.apply_pixels(result.pixels, label)
+            self._finish(result, "Done", _sentence(result.message) + " Undo with Ctrl+Z.")
         elif result.status == "cancelled":
-            self.view.progress.setFormat("Cancelled")
-            self._say("Fill cancelled — the photo is unchanged.")
+            self._finish(result, "Cancelled", "Fill cancelled — the photo is unchanged.")
         else:
-            self.view.progress.setFormat("Failed")
-            self._say(f"Fill failed: {result.message}")
+            self._finish(result, "Failed", f"Fill failed: {result.message}")
             dialogs.show_error(self.view.window(), "Fill failed", result.message, result.details)
+
+    def _still_current(self, base: np.ndarray | None, revision: int | None) -> bool:
+        if revision is not None:
+            return getattr(self.document, "pixels_revision", None) == revision
+        return self.document.pixels is base
+
+    def _land_in_background(self, result: FillResult, revision: int) -> None:
+        """Find the changed tiles off the GUI thread (a 24 MP comparison takes about a second), then
+        write them as one undo step — if the photo is still the one the fill started from."""
+        assert result.pixels is not None
+        self._landing = True
+        self._landing_cancelled = False
+        self.view.progress.setFormat("Applying the result…")
+        current = self.document.pixels
+        filled = result.pixels
+        box = result.changed or BBox.of_shape(current.shape)
+
+        def compare() -> list[Any]:
+            return diff_edits("pixels", current[box.slices], filled[box.slices], box)
+
+        task = BackgroundTask(compare, self._land_pool, self)
+        task.done.connect(lambda edits: self._land(result, revision, edits))
+        task.failed.connect(lambda exc: self._land(result, revision, None, exc))
+        task.start()
+
+    def _land(self, result: FillResult, revision: int, edits: list[Any] | None,
+              error: BaseException | None = None) -> None:
+        self._landing = False
+        if self._landing_cancelled:
+            self._finish(result, "Cancelled", "Fill cancelled — the photo is unchanged.")
+        elif error is not None or edits is None:
+            self._finish(result, "Failed", f"Could not apply the fill: {error}")
+            dialogs.show_error(self.view.window(), "Fill failed", f"Could not apply the fill: {error}")
+        elif getattr(self.document, "pixels_revision", None) != revision:
+            self._finish(result, "Ready",
+                         "The photo changed while the fill was applied; its result was discarded.")
+        else:
+            if edits:
+                self.document.apply_edits(f"Fill ({self._method_label})", edits)
+            self._finish(result, "Done", _sentence(result.message) + " Undo with Ctrl+Z.")
+
+    def _finish(self, result: FillResult, state: str, message: str) -> None:
+        self.canvas.clear_preview()
+        self._set_busy(False)
+        self.view.progress.setValue(_PROGRESS_STEPS if state == "Done" else 0)
+        self.view.progress.setFormat(state)
+        self._say(message)
         self.fill_finished.emit(result)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Closing: stop the fill and let a result being compared finish (it is then dropped)."""
+        self.cancel_fill()
+        self._land_pool.waitForDone(timeout_ms)
 
     # helpers --------------------------------------------------------------------------------
 

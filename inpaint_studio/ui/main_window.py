@@ -198,7 +198,6 @@ class MainWindow(QMainWindow):
         if self.tools is not None and hasattr(self.tools, "tool_changed"):
             self.tools.tool_changed.connect(self._on_tool_changed)
         self.tool_options.bind(self.tools, self.canvas)
-        QApplication.instance().installEventFilter(self)
 
     # settings -------------------------------------------------------------------------------
 
@@ -255,6 +254,13 @@ class MainWindow(QMainWindow):
         self.canvas.set_mask_visible(bool(visible))
 
     def set_compare_hold(self, on: bool) -> None:
+        # watch for the key's release only while holding (an app-wide filter sees every event)
+        app = QApplication.instance()
+        if app is not None:
+            if on:
+                app.installEventFilter(self)
+            else:
+                app.removeEventFilter(self)
         self._apply_compare_mode()
 
     def set_split_view(self, on: bool) -> None:
@@ -415,9 +421,10 @@ class MainWindow(QMainWindow):
             if not self._close_resolved:  # Cancel, or a Save still being written (it closes us after)
                 event.ignore()
                 return
-        self.fills.cancel_fill()
+        self.fills.shutdown()
         self.bridge.shutdown()
         self.files.wait_idle()
+        self.masks.shutdown()
         self._write_settings()
         app = QApplication.instance()
         if app is not None:

@@ -134,6 +134,10 @@ class MaskController(QObject):
         self.applied.emit("Clear mask")
         return True
 
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Closing: let a running operation end (its result is no longer applied)."""
+        self._pool.waitForDone(timeout_ms)
+
     # dialogs --------------------------------------------------------------------------------
 
     def grow_dialog(self) -> bool:

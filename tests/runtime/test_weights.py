@@ -49,8 +49,9 @@ def test_every_catalogue_entry_is_complete_and_flags_its_licence() -> None:
             assert "browser" in weights.missing_message(entry) or len(entry.parts) > 1
     assert catalogue.entry("csa").non_commercial is True
     assert catalogue.entry("csa").licence_flag == "NON-COMMERCIAL"
-    assert catalogue.entry("deepfill_v2").non_commercial is None
-    assert catalogue.entry("deepfill_v2").licence_flag == "unknown, check before commercial use"
+    assert catalogue.entry("deepfill_v2").non_commercial is True  # the TF original is CC BY-NC
+    assert catalogue.entry("shiftnet").non_commercial is None
+    assert catalogue.entry("shiftnet").licence_flag == "unknown, check before commercial use"
     assert catalogue.entry("lama").non_commercial is False
     # Google Drive pages are never passed off as downloads
     assert all(e.direct_url is None for e in catalogue.CATALOGUE.values() if "drive.google" in e.page_url)
@@ -76,6 +77,7 @@ def test_a_lightning_checkpoint_loads_without_running_its_objects(tmp_path: Path
     ckpt = lightning_ckpt()
     ckpt["hyper_parameters"] = _Evil(str(marker))
     ckpt["callbacks"] = {"cb": _Plain(3)}
+    ckpt["hparams"] = _AttrDict(lr=1e-3, gen={"kind": "ffc"})  # dict subclass: NEWOBJ + SETITEMS
     src = _save(tmp_path / "best.ckpt", ckpt)
     with pytest.raises(pickle.UnpicklingError):
         torch.load(src, weights_only=True)  # what made the fallback necessary
@@ -95,6 +97,13 @@ class _Evil:
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (Path.touch, (Path(self.path),))
+
+
+class _AttrDict(dict):
+    """Like Lightning's AttributeDict."""
+
+    def __getattr__(self, key: str) -> object:
+        return self[key]
 
 
 class _Plain:

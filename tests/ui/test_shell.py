@@ -449,7 +449,8 @@ def test_thousands_of_signal_emits_do_not_abort_the_app():
             "app = QCoreApplication([])\ns = S()\ns.sig.connect(lambda v: None)\n"
             "for i in range(30000):\n    s.sig.emit(i)\n    app.processEvents()\nprint('alive')\n")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "alive"
 
@@ -459,3 +460,46 @@ def test_dropping_a_file_on_the_canvas_opens_it(window, qtbot, photo_file):
         window.canvas.file_dropped.emit(str(photo_file))
     assert window.document.path == photo_file
     assert window.prefs.recent_files()[0] == photo_file.resolve()
+
+
+def test_a_fill_result_is_never_pasted_onto_a_photo_that_changed_meanwhile(window, qtbot, slow_method):
+    window.method_panel.refresh()
+    assert window.method_panel.select(slow_method.name)
+    window.method_panel.form.editors["steps"].setValue(40)
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=TIMEOUT_MS) as finished:
+        window.actions["fill"].trigger()
+        edited = np.full_like(window.document.pixels, 77)
+        window.document.apply_fill(edited, None, "Paint")  # e.g. an undo/redo while the job runs
+    assert finished.args[0].status == "done"
+    assert np.array_equal(window.document.pixels, edited)
+    assert window.history_panel.labels()[-1] == "Paint"
+    assert "discarded" in window.statusBar().currentMessage()
+
+
+def test_theme_is_dark_unless_the_system_asks_for_light(qapp, monkeypatch):
+    from inpaint_studio.ui.theme import apply_theme
+
+    original = qapp.palette()
+    try:
+        monkeypatch.setenv("INPAINT_STUDIO_THEME", "dark")
+        assert apply_theme(qapp)
+        assert qapp.palette().window().color().lightness() < 80
+        assert qapp.style().name().lower() == "fusion"
+        monkeypatch.setenv("INPAINT_STUDIO_THEME", "light")
+        assert not apply_theme(qapp)
+        assert qapp.palette().window().color().lightness() > 160
+    finally:
+        qapp.setPalette(original)
+
+
+def test_settings_live_under_the_isolated_home(tmp_path, monkeypatch):
+    from inpaint_studio.ui.settings import Preferences, config_dir, qsettings
+
+    monkeypatch.setenv("INPAINT_STUDIO_HOME", str(tmp_path / "home"))
+    assert config_dir() == tmp_path / "home" / "config"
+    prefs = Preferences()
+    prefs.set("method.name", "ns")
+    assert Preferences().get("method.name") == "ns"
+    assert qsettings().fileName().startswith(str(tmp_path / "home"))
+    (config_dir() / "settings.json").write_text("{ not json")
+    assert Preferences().get("method.name", "telea") == "telea", "a damaged file falls back to defaults"

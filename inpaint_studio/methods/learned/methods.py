@@ -70,7 +70,7 @@ class DeepFillV2Method(LearnedMethod):
     name = "deepfill_v2"
     label = "DeepFill v2"
     description = ("Gated convolutions with contextual attention: copies texture from the surroundings "
-                   "(Places2, converted TF weights; licence unknown, check before commercial use).")
+                   "(Places2, converted TF weights; NON-COMMERCIAL: the original release is CC BY-NC).")
     weights = ("deepfill_v2",)
     working_size = 512
     recipe = "deepfill_v2"
