@@ -28,27 +28,35 @@ from inpaint_studio.core.history import DEFAULT_LIMIT_BYTES, Edit, History, Laye
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.core.types import BBox
 
-__all__ = ["Document", "DocumentEvents", "diff_edits"]
+__all__ = ["ORIGINAL_TILE", "Document", "DocumentEvents", "diff_edits", "merge_boxes"]
 
 # A stroke saves the old mask tile by tile as it first crosses each one, so a long diagonal drag
 # stores a band of tiles, not the bounding box of the whole drag.
 _STROKE_TILE = 128
 # Whole-mask operations and fills are compared tile by tile; unchanged tiles are not stored.
 _DIFF_TILE = 256
+# "The pixels as opened" are kept copy-on-write in tiles this small: landing a fill copies about the
+# area it changed (a few MB at 24 MP), not every 256-pixel tile of the box around all its regions.
+ORIGINAL_TILE = 64
 
 
 class DocumentEvents:
     """What a view can subscribe to (core.events.Event instances).
 
-    pixels_changing(bbox): about to overwrite the pixels in ``bbox`` (a view that shows "the original"
-        copies what it needs now); pixels_changed(bbox | None) after (None: everything, e.g. a new
-        photo); mask_changed(bbox | None); history_changed(); modified_changed(bool);
+    pixels_changing(bbox): about to overwrite the pixels in ``bbox`` (the union of the edits);
+        pixels_changed(bbox | None) after (None: everything, e.g. a new photo);
+        pixels_regions_changed(list[BBox] | None): the same change as separate boxes (fired just
+        before pixels_changed), so a view refreshes six stroke-sized boxes rather than the box around
+        all six; mask_changed(bbox | None); history_changed(); modified_changed(bool);
         photo_replaced() when a different photo (or size) is opened.
+    The document itself keeps the pixels as opened (:meth:`Document.original_pixels`), so a view
+    showing "the original" needs nothing from ``pixels_changing``.
     """
 
     def __init__(self) -> None:
         self.pixels_changing = Event("pixels_changing")
         self.pixels_changed = Event("pixels_changed")
+        self.pixels_regions_changed = Event("pixels_regions_changed")
         self.mask_changed = Event("mask_changed")
         self.history_changed = Event("history_changed")
         self.modified_changed = Event("modified_changed")
@@ -60,6 +68,28 @@ def _union(boxes: Iterable[BBox]) -> BBox | None:
     for box in boxes:
         result = box if result is None else result.union(box)
     return result
+
+
+def merge_boxes(boxes: Iterable[BBox], gap: int = 1) -> list[BBox]:
+    """Boxes that touch (or lie within ``gap`` pixels) merged into their union; the others kept apart.
+
+    The per-tile edits of one brushed region become one box again, while regions far apart stay
+    separate: refreshing them costs their area, not the area of the box around all of them.
+    """
+    merged: list[BBox] = []
+    for box in boxes:
+        if box.is_empty:
+            continue
+        while True:
+            grown = BBox(box.top - gap, box.left - gap, box.bottom + gap, box.right + gap)
+            for i, other in enumerate(merged):
+                if grown.intersects(other):
+                    box = box.union(merged.pop(i))
+                    break
+            else:
+                merged.append(box)
+                break
+    return merged
 
 
 def diff_edits(layer: Layer, before: np.ndarray, after: np.ndarray, origin: BBox,
@@ -121,6 +151,9 @@ class Document:
         self._snapshots = 0  # fills still reading the live pixel buffer (copy before writing)
         self._pixels_revision = 0
         self._mask_revision = 0
+        # the as-opened values of every ORIGINAL_TILE tile written since open (copy-on-write)
+        self._originals: dict[tuple[int, int], np.ndarray] = {}
+        self._original_grid = np.zeros((0, 0), bool)  # True where _originals holds the tile
 
     # state ------------------------------------------------------------------------------------
 
@@ -188,7 +221,10 @@ class Document:
         self._saved_state = 0
         self._snapshots = 0
         self._pixels_revision += 1
+        self._originals = {}
+        self._original_grid = np.zeros((-(-shape[0] // ORIGINAL_TILE), -(-shape[1] // ORIGINAL_TILE)), bool)
         self.events.photo_replaced.emit()
+        self.events.pixels_regions_changed.emit(None)
         self.events.pixels_changed.emit(None)
         self._emit_mask_changed(None)
         self.events.history_changed.emit()
@@ -352,6 +388,66 @@ class Document:
             raise InvalidParameterError(f"the fill result has shape {result.shape}; the photo {pixels.shape}")
         return self._push_edits(label, diff_edits("pixels", pixels[box.slices], crop, box))
 
+    # the photo as opened -------------------------------------------------------------------
+
+    def original_pixels(self, box: BBox) -> np.ndarray:
+        """The pixels inside ``box`` as they were when the photo was opened (a new array)."""
+        self._require_photo()
+        assert self._photo is not None
+        result = self._photo.pixels[box.slices].copy()
+        t = ORIGINAL_TILE
+        rows = slice(box.top // t, -(-box.bottom // t))
+        cols = slice(box.left // t, -(-box.right // t))
+        for ty, tx in np.argwhere(self._original_grid[rows, cols]):
+            ty, tx = int(ty) + rows.start, int(tx) + cols.start
+            tile = self._originals[(ty, tx)]
+            tile_box = BBox(ty * t, tx * t, ty * t + tile.shape[0], tx * t + tile.shape[1])
+            inner = BBox(max(tile_box.top, box.top), max(tile_box.left, box.left),
+                         min(tile_box.bottom, box.bottom), min(tile_box.right, box.right))
+            result[inner.relative_to(box).slices] = tile[inner.relative_to(tile_box).slices]
+        return result
+
+    def changed_tiles(self, box: BBox, tile: int) -> list[tuple[int, int]]:
+        """Indices ``(ty, tx)`` of the ``tile``-sized tiles meeting ``box`` whose pixels were written since
+        open (they may differ from the original; all others certainly do not). ``tile``: a multiple of
+        ORIGINAL_TILE."""
+        if tile % ORIGINAL_TILE:
+            raise ValueError(f"tile size {tile} is not a multiple of {ORIGINAL_TILE}")
+        grid = self._original_grid
+        if box.is_empty or not grid.size:
+            return []
+        f = tile // ORIGINAL_TILE
+        ty0, tx0 = box.top // tile, box.left // tile
+        ty1, tx1 = -(-box.bottom // tile), -(-box.right // tile)
+        sub = grid[ty0 * f:ty1 * f, tx0 * f:tx1 * f]
+        if not sub.any():
+            return []
+        padded = np.zeros(((ty1 - ty0) * f, (tx1 - tx0) * f), bool)
+        padded[:sub.shape[0], :sub.shape[1]] = sub
+        coarse = padded.reshape(ty1 - ty0, f, tx1 - tx0, f).any(axis=(1, 3))
+        return [(int(ty) + ty0, int(tx) + tx0) for ty, tx in np.argwhere(coarse)]
+
+    @property
+    def original_tiles_kept(self) -> int:
+        """How many ORIGINAL_TILE tiles of the as-opened pixels are held (memory ~ the area changed)."""
+        return len(self._originals)
+
+    def _keep_originals(self, boxes: Iterable[BBox]) -> None:
+        """Copy the as-opened values of the tiles in ``boxes`` not written before (call before writing)."""
+        assert self._photo is not None
+        pixels, grid, t = self._photo.pixels, self._original_grid, ORIGINAL_TILE
+        height, width = pixels.shape[:2]
+        for box in boxes:
+            ty0, tx0 = box.top // t, box.left // t
+            sub = grid[ty0:-(-box.bottom // t), tx0:-(-box.right // t)]
+            if sub.all():
+                continue
+            for ty, tx in np.argwhere(~sub):
+                ty, tx = int(ty) + ty0, int(tx) + tx0
+                self._originals[(ty, tx)] = pixels[ty * t:min(height, (ty + 1) * t),
+                                                   tx * t:min(width, (tx + 1) * t)].copy()
+            sub[...] = True
+
     # history ----------------------------------------------------------------------------------
 
     def undo(self) -> str | None:
@@ -421,6 +517,7 @@ class Document:
         assert self._photo is not None and self._mask is not None
         pixel_box = _union(edit.bbox for edit in edits if edit.layer == "pixels")
         if pixel_box is not None:
+            self._keep_originals(edit.bbox for edit in edits if edit.layer == "pixels")
             self.events.pixels_changing.emit(pixel_box)
             if self._snapshots:
                 # a fill still reads the old buffer: give it that one and write into a copy
@@ -437,6 +534,8 @@ class Document:
         pixel_box = _union(edit.bbox for edit in edits if edit.layer == "pixels")
         mask_box = _union(edit.bbox for edit in edits if edit.layer == "mask")
         if pixel_box is not None:
+            self.events.pixels_regions_changed.emit(
+                merge_boxes(edit.bbox for edit in edits if edit.layer == "pixels"))
             self.events.pixels_changed.emit(pixel_box)
         if mask_box is not None:
             self._emit_mask_changed(mask_box)

@@ -188,10 +188,8 @@ def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: Run
     it = 0
     for it in range(1, iterations + 1):
         ctx.check_cancelled()
-        # schedules follow whichever ends the run first: the iteration count or the time limit
+        # schedules follow the iteration count only: the clock would make the result non-deterministic
         progress = (it - 1) / iterations
-        if params.time_limit > 0:
-            progress = max(progress, (time.perf_counter() - t0) / params.time_limit)
         _set_schedule(net, params, progress)
         optimizer.zero_grad(set_to_none=True)
         # a random batch of known pixels per step: full batches cost seconds per step on a CPU

@@ -78,7 +78,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
       "Swap what is removed and what is kept"),
     A("clear_mask", "&Clear", "masks.clear", "Ctrl+D", "edit-clear", None, "Remove the whole mask"),
     # View
-    A("zoom_in", "Zoom &In", "zoom_in", Std.ZoomIn, "zoom-in", None, "Magnify"),
+    A("zoom_in", "Zoom &In", "zoom_in", (Std.ZoomIn, "Ctrl+="), "zoom-in", None, "Magnify"),
     A("zoom_out", "Zoom &Out", "zoom_out", Std.ZoomOut, "zoom-out", None, "Zoom out"),
     A("zoom_fit", "&Fit in Window", "zoom_fit", "Ctrl+0", "zoom-fit-best", None,
       "Show the whole photo", short="Fit"),

@@ -7,19 +7,25 @@ would hide rather than help with. Everything else (zoom to cursor, pan, the brus
 handful of lines on one transform: ``widget = offset + image * scale`` with image pixel ``(r, c)``
 covering ``[c, c + 1) x [r, r + 1)``.
 
-Compare ("the original"): the photo *as opened* in this session. The canvas keeps the 8-bit
-display values of every 256-pixel tile a fill (or undo/redo) is about to change, so the original
-costs memory only where the photo changed. Hold backslash to see it; split mode shows it left of a
+Compare ("the original"): the photo *as opened* in this session. The document keeps the
+as-opened values of the small tiles it has written (copy-on-write); the canvas asks it for an
+original 256-pixel tile only when compare is drawn, converts it to 8 bits once and caches it, so a
+fill lands without copying anything here. Hold backslash to see it; split mode shows it left of a
 draggable divider and the current photo right of it.
+
+Landing a fill refreshes the display pyramid box by box (one box per filled region, not the box
+around all of them); building a large frame's levels runs on a pool thread (see canvas_pyramid).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -40,7 +46,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inpaint_studio.core.types import BBox
-from inpaint_studio.ui.canvas_pyramid import Pyramid, downsample2, level_box
+from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.canvas_pyramid import Pyramid, downsample2, level_box, to_display_u8
 
 if TYPE_CHECKING:
     from inpaint_studio.ui.document import Document
@@ -105,8 +112,14 @@ class CanvasView(QWidget):
         self._static_mask: np.ndarray | None = None
         self._pixels: Pyramid | None = None
         self._mask: Pyramid | None = None
-        self._originals: dict[tuple[int, int], np.ndarray] = {}
+        # 8-bit as-opened tiles per (level, ty, tx), made from the document's originals when drawn
         self._original_levels: dict[tuple[int, int, int], np.ndarray] = {}
+        #: original 256-pixel tiles converted so far (a counter: tests check only drawn tiles are)
+        self.original_tiles_converted = 0
+        # one thread builds display levels of large frames, so the GUI thread never does
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._tasks: set[BackgroundTask] = set()
         self._previews: dict[BBox, QImage] = {}
         self._mask_visible = True
         self._overlay_colour = QColor(MASK_COLOR.red(), MASK_COLOR.green(), MASK_COLOR.blue())
@@ -159,8 +172,7 @@ class CanvasView(QWidget):
         doc = self._document
         assert doc is not None
         return [(doc.photo_replaced, self._on_photo_replaced),
-                (doc.pixels_changing, self._on_pixels_changing),
-                (doc.pixels_region_changed, self._on_pixels_changed),
+                (doc.pixels_regions_changed, self._on_pixels_regions_changed),
                 (doc.mask_region_changed, self._on_mask_changed)]
 
     def _pixel_source(self) -> np.ndarray | None:
@@ -175,9 +187,8 @@ class CanvasView(QWidget):
 
     def _on_photo_replaced(self) -> None:
         pixels, mask = self._pixel_source(), self._mask_source()
-        self._pixels = None if pixels is None else Pyramid(self._current_pixels)
-        self._mask = None if mask is None else Pyramid(self._current_mask)
-        self._originals.clear()
+        self._pixels = None if pixels is None else self._pyramid(self._current_pixels)
+        self._mask = None if mask is None else self._pyramid(self._current_mask)
         self._original_levels.clear()
         self._previews.clear()
         self._fit_mode = True
@@ -194,34 +205,49 @@ class CanvasView(QWidget):
         assert mask is not None
         return mask
 
-    def _on_pixels_changing(self, bbox: BBox) -> None:
-        """Keep the as-opened display values of the tiles about to change (for compare)."""
-        if self._pixels is None:
-            return
-        level0 = self._pixels.level(0)
-        tile = _ORIGINAL_TILE
-        for ty in range(bbox.top // tile, (bbox.bottom - 1) // tile + 1):
-            for tx in range(bbox.left // tile, (bbox.right - 1) // tile + 1):
-                if (ty, tx) not in self._originals:
-                    rows, cols = slice(ty * tile, (ty + 1) * tile), slice(tx * tile, (tx + 1) * tile)
-                    self._originals[(ty, tx)] = level0[rows, cols].copy()
+    def _pyramid(self, source: Callable[[], np.ndarray]) -> Pyramid:
+        return Pyramid(source, self._schedule, self._on_levels_ready)
 
-    def _on_pixels_changed(self, bbox: BBox | None) -> None:
+    def _schedule(self, job: Callable[[], list], done: Callable[[list], None],
+                  failed: Callable[[BaseException], None]) -> None:
+        """Run a pyramid build on the canvas's pool; its result comes back on the GUI thread."""
+        task = BackgroundTask(job, self._pool)
+        self._tasks.add(task)
+        task.done.connect(done)
+        task.failed.connect(failed)
+        task.ended.connect(lambda: self._tasks.discard(task))
+        task.start()
+
+    def _on_levels_ready(self) -> None:
+        if shiboken6.isValid(self):  # the canvas may be gone by the time a build lands
+            self.update()
+
+    @property
+    def display_ready(self) -> bool:
+        """No display level is being built in the background (paints are exact, not sampled)."""
+        return not any(p is not None and p.building for p in (self._pixels, self._mask))
+
+    def _on_pixels_regions_changed(self, boxes: list[BBox] | None) -> None:
         if self._pixels is None:
             if self._pixel_source() is not None:
                 self._on_photo_replaced()
             return
-        if bbox is None:
+        if boxes is None:
             self._pixels.update(None)
             self.update()
             return
-        self._pixels.update(bbox)
-        self.update(self._widget_rect_of(bbox))
+        for box in boxes:  # each region on its own: six strokes cost six strokes, not the frame
+            self._pixels.update(box)
+            self.update(self._widget_rect_of(box))
+
+    def _on_pixels_changed(self, bbox: BBox | None) -> None:
+        """Old single-box entry point (kept for callers that drive the canvas directly)."""
+        self._on_pixels_regions_changed(None if bbox is None else [bbox])
 
     def _on_mask_changed(self, bbox: BBox | None) -> None:
         if self._mask is None:
             if self._mask_source() is not None:
-                self._mask = Pyramid(self._current_mask)
+                self._mask = self._pyramid(self._current_mask)
             self.update()
             return
         self._mask.update(bbox)
@@ -245,7 +271,7 @@ class CanvasView(QWidget):
         if replaced:
             self._on_photo_replaced()
         else:
-            self._pixels = None if self._static_pixels is None else Pyramid(self._current_pixels)
+            self._pixels = None if self._static_pixels is None else self._pyramid(self._current_pixels)
             self.update()
 
     def set_mask(self, mask: QImage | None) -> None:
@@ -263,7 +289,7 @@ class CanvasView(QWidget):
             # old callers tint with MASK_COLOR: alpha = coverage * MASK_COLOR.alpha() / 255
             coverage = alpha.astype(np.uint32) * 255 // max(1, MASK_COLOR.alpha())
             self._static_mask = np.minimum(coverage, 255).astype(np.uint8)
-            self._mask = Pyramid(self._current_mask)
+            self._mask = self._pyramid(self._current_mask)
         self.update()
 
     # overlay and visibility -----------------------------------------------------------------
@@ -531,8 +557,8 @@ class CanvasView(QWidget):
             return
         smooth = self._scale * self.devicePixelRatioF() < 1.0
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
-        crop = self._pixels.level(level)[box.slices]
-        if original and self._originals:
+        crop = self._pixels.crop(level, box)
+        if original and self._document is not None:
             crop = self._with_originals(crop, level, box)
         crop = np.ascontiguousarray(crop)
         target = self._target_rect(level, box)
@@ -542,7 +568,7 @@ class CanvasView(QWidget):
                 painter.drawImage(QRectF(self.map_from_image(QPointF(bbox.left, bbox.top)),
                                          self.map_from_image(QPointF(bbox.right, bbox.bottom))), patch)
         if self._mask_visible and self._mask is not None and not original:
-            mask = np.ascontiguousarray(self._mask.level(level)[box.slices])
+            mask = np.ascontiguousarray(self._mask.crop(level, box))
             if mask.any():
                 overlay = QImage(mask.data, mask.shape[1], mask.shape[0], mask.strides[0],
                                  QImage.Format.Format_Indexed8)
@@ -578,19 +604,36 @@ class CanvasView(QWidget):
         return QRectF(top_left, bottom_right)
 
     def _with_originals(self, crop: np.ndarray, level: int, box: BBox) -> np.ndarray:
-        """``crop`` (level pixels in ``box``) with the as-opened values pasted where the photo changed."""
-        step = _ORIGINAL_TILE >> level  # tile size at this level (tiles align with every level <= 8)
+        """``crop`` (level pixels in ``box``) with the as-opened values pasted where the photo changed.
+
+        Only tiles the document has written are looked at; each is fetched from the document,
+        converted to 8 bits and scaled to this level the first time it is drawn, then cached (the
+        original of a tile never changes while the photo stays open).
+        """
+        document = self._document
+        assert document is not None
+        step = 1 << level
+        tile = _ORIGINAL_TILE
+        size = tile >> level  # tile size at this level (tiles align with every level <= 8)
+        height, width = self._pixels.shape if self._pixels is not None else (0, 0)
+        box0 = BBox(box.top * step, box.left * step,
+                    min(height, box.bottom * step), min(width, box.right * step))
         result: np.ndarray | None = None
-        for (ty, tx), tile in self._originals.items():
-            tile_box = BBox(ty * step, tx * step, ty * step + 1, tx * step + 1)
+        for ty, tx in document.changed_tiles(box0, tile):
             key = (level, ty, tx)
             scaled = self._original_levels.get(key)
             if scaled is None:
-                scaled = tile
+                scaled = self._original_levels.get((0, ty, tx))
+                if scaled is None:
+                    tile_box0 = BBox(ty * tile, tx * tile,
+                                     min(height, (ty + 1) * tile), min(width, (tx + 1) * tile))
+                    scaled = to_display_u8(document.original_pixels(tile_box0))
+                    self._original_levels[(0, ty, tx)] = scaled
+                    self.original_tiles_converted += 1
                 for _ in range(level):
                     scaled = downsample2(scaled)
                 self._original_levels[key] = scaled
-            tile_box = BBox(ty * step, tx * step, ty * step + scaled.shape[0], tx * step + scaled.shape[1])
+            tile_box = BBox(ty * size, tx * size, ty * size + scaled.shape[0], tx * size + scaled.shape[1])
             if not tile_box.intersects(box):
                 continue
             if result is None:

@@ -29,7 +29,9 @@ class Document(QObject):
     pixels_changed = Signal()
     #: ... in this BBox (None: all of them, e.g. a new photo)
     pixels_region_changed = Signal(object)
-    #: the pixels in this BBox are about to be overwritten (views that show "the original" copy it now)
+    #: the same change as a list of separate boxes (None: everything); fired just before the two above
+    pixels_regions_changed = Signal(object)
+    #: the pixels in this BBox are about to be overwritten
     pixels_changing = Signal(object)
     mask_changed = Signal()
     mask_region_changed = Signal(object)
@@ -45,6 +47,7 @@ class Document(QObject):
         # bound methods of self: the core holds them weakly, so the adapter can die first
         events.pixels_changing.connect(self._on_pixels_changing)
         events.pixels_changed.connect(self._on_pixels_changed)
+        events.pixels_regions_changed.connect(self._on_pixels_regions_changed)
         events.mask_changed.connect(self._on_mask_changed)
         events.history_changed.connect(self._on_history_changed)
         events.modified_changed.connect(self._on_modified_changed)
@@ -97,6 +100,13 @@ class Document(QObject):
     def history_steps(self) -> tuple[list[str], int]:
         """(labels oldest first, number applied): row 0 of a History panel is the opened state."""
         return self.core.history.steps()
+
+    def original_pixels(self, box: BBox) -> np.ndarray:
+        """The pixels in ``box`` as opened (compare mode)."""
+        return self.core.original_pixels(box)
+
+    def changed_tiles(self, box: BBox, tile: int) -> list[tuple[int, int]]:
+        return self.core.changed_tiles(box, tile)
 
     # changes ----------------------------------------------------------------------------------
 
@@ -157,6 +167,9 @@ class Document(QObject):
 
     def _on_pixels_changing(self, bbox: BBox) -> None:
         self.pixels_changing.emit(bbox)
+
+    def _on_pixels_regions_changed(self, boxes: list[BBox] | None) -> None:
+        self.pixels_regions_changed.emit(boxes)
 
     def _on_pixels_changed(self, bbox: BBox | None) -> None:
         self.pixels_region_changed.emit(bbox)

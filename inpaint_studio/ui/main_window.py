@@ -8,7 +8,6 @@ ui.actions. The few one-line handlers below only forward to the canvas or a cont
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inpaint_studio.runtime import catalogue
 from inpaint_studio.runtime.jobs import FillResult
 from inpaint_studio.ui import actions as action_table
 from inpaint_studio.ui import dialogs
+from inpaint_studio.ui import weights_dialog as weights_ui
 from inpaint_studio.ui.bridge import FillBridge
 from inpaint_studio.ui.canvas import CanvasView
 from inpaint_studio.ui.document import Document
@@ -40,23 +41,10 @@ from inpaint_studio.ui.method_panel import MethodPanel
 from inpaint_studio.ui.settings import Preferences, qsettings
 from inpaint_studio.ui.status import StatusBarController
 from inpaint_studio.ui.tool_options import ToolOptionsPanel
+from inpaint_studio.ui.tools import ToolController
+from inpaint_studio.ui.weights_dialog import WeightsDialog
 
 FILL_SHORTCUT = "Ctrl+Return"
-ZOOM_STEP = 1.25
-BRUSH_STEP = 1.2
-_TOOLS = ("brush", "eraser", "rect", "lasso", "polygon")
-
-
-def _make_tools(document: Document, canvas: CanvasView, parent: QObject) -> Any | None:
-    """The brush/selection tools, once ui.tools exists (built by the canvas side of the editor)."""
-    try:
-        from inpaint_studio.ui.tools import ToolController
-    except ImportError:
-        return None
-    for args in ((document, canvas, parent), (canvas, document, parent), (canvas,)):
-        with contextlib.suppress(TypeError):
-            return ToolController(*args)
-    return getattr(canvas, "tools", None)
 
 
 class MainWindow(QMainWindow):
@@ -71,7 +59,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge if bridge is not None else FillBridge(self)
         self.canvas = self._make_canvas()
         self.setCentralWidget(self.canvas)
-        self.tools = getattr(self.canvas, "tools", None) or _make_tools(self.document, self.canvas, self)
+        self.tools = ToolController(self.document, self.canvas, self)
         self.method_panel = MethodPanel(prefs=self.prefs)
         self.fill_panel = FillPanelView()
         self.tool_options = ToolOptionsPanel(self.prefs)
@@ -80,6 +68,7 @@ class MainWindow(QMainWindow):
         self.masks = MaskController(self.document, self, self.prefs, self)
         self.fills = FillController(self.document, self.canvas, self.method_panel, self.fill_panel,
                                     self.bridge, self)
+        self.weights_dialog: WeightsDialog | None = None
         self._closing_confirmed = False
         self._in_close_event = False
         self._close_resolved = False
@@ -99,8 +88,7 @@ class MainWindow(QMainWindow):
 
     def _make_canvas(self) -> CanvasView:
         canvas = CanvasView(self)
-        if hasattr(canvas, "set_document"):
-            canvas.set_document(self.document)
+        canvas.set_document(self.document)
         return canvas
 
     def _create_actions(self) -> None:
@@ -189,15 +177,14 @@ class MainWindow(QMainWindow):
         self.method_panel.get_weights_requested.connect(self._show_weights_help)
         self.history_panel.jump_requested.connect(self.document.jump_to)
         self.files.opened.connect(lambda _path: self.canvas.setFocus())
-        if hasattr(self.canvas, "file_dropped"):
-            self.canvas.file_dropped.connect(self._open_dropped)
-        if hasattr(self.canvas, "zoom_changed"):
-            self.canvas.zoom_changed.connect(self.status.set_zoom)
-        if hasattr(self.canvas, "cursor_moved"):
-            self.canvas.cursor_moved.connect(self.status.set_cursor)
-        if self.tools is not None and hasattr(self.tools, "tool_changed"):
-            self.tools.tool_changed.connect(self._on_tool_changed)
+        self.canvas.file_dropped.connect(self._open_dropped)
+        self.canvas.zoom_changed.connect(self.status.set_zoom)
+        self.canvas.cursor_moved.connect(self.status.set_cursor)
+        self.tools.tool_changed.connect(self._on_tool_changed)
         self.tool_options.bind(self.tools, self.canvas)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.prefs.flush)  # quit without closing the window (Ctrl+C)
 
     # settings -------------------------------------------------------------------------------
 
@@ -237,18 +224,16 @@ class MainWindow(QMainWindow):
         self.document.redo()
 
     def zoom_in(self) -> None:
-        self._zoom_by(ZOOM_STEP)
+        self.canvas.zoom_in()
 
     def zoom_out(self) -> None:
-        self._zoom_by(1 / ZOOM_STEP)
+        self.canvas.zoom_out()
 
     def zoom_fit(self) -> None:
-        if hasattr(self.canvas, "fit"):
-            self.canvas.fit()
+        self.canvas.fit()
 
     def zoom_100(self) -> None:
-        if hasattr(self.canvas, "actual_size"):
-            self.canvas.actual_size()
+        self.canvas.actual_size()
 
     def set_mask_visible(self, visible: bool) -> None:
         self.canvas.set_mask_visible(bool(visible))
@@ -282,18 +267,10 @@ class MainWindow(QMainWindow):
         self._set_tool("polygon")
 
     def brush_smaller(self) -> None:
-        if self.tools is not None and hasattr(self.tools, "smaller"):
-            self.tools.smaller()  # the panel follows through brush_size_changed
-        else:
-            size = self.tool_options.size
-            self.tool_options.set_size(min(size - 1, round(size / BRUSH_STEP)))
+        self.tools.smaller()  # the Tool Options panel follows through brush_size_changed
 
     def brush_larger(self) -> None:
-        if self.tools is not None and hasattr(self.tools, "bigger"):
-            self.tools.bigger()
-        else:
-            size = self.tool_options.size
-            self.tool_options.set_size(max(size + 1, round(size * BRUSH_STEP)))
+        self.tools.bigger()
 
     def show_about(self) -> None:
         choice = self.bridge.device_choice
@@ -303,25 +280,15 @@ class MainWindow(QMainWindow):
 
     # slots ----------------------------------------------------------------------------------
 
-    def _zoom_by(self, factor: float) -> None:
-        method = "zoom_in" if factor > 1 else "zoom_out"
-        if hasattr(self.canvas, method):
-            getattr(self.canvas, method)()
-        elif hasattr(self.canvas, "set_zoom") and hasattr(self.canvas, "zoom"):
-            zoom = self.canvas.zoom() if callable(self.canvas.zoom) else self.canvas.zoom
-            self.canvas.set_zoom(float(zoom) * factor)
-
     def _apply_compare_mode(self) -> None:
         mode = ("hold" if self.actions["compare"].isChecked()
                 else "split" if self.actions["split"].isChecked() else "off")
-        if hasattr(self.canvas, "set_compare_mode"):
-            self.canvas.set_compare_mode(mode)
+        self.canvas.set_compare_mode(mode)
         if mode == "hold":
             self.statusBar().showMessage("Showing the original — release \\ to return.")
 
     def _set_tool(self, name: str) -> None:
-        if self.tools is not None and hasattr(self.tools, "set_tool"):
-            self.tools.set_tool(name)
+        self.tools.set_tool(name)
         self._on_tool_changed(name)
 
     def _on_tool_changed(self, name: str) -> None:
@@ -333,23 +300,12 @@ class MainWindow(QMainWindow):
         self.files.fill_recent_menu(self.recent_menu, self.open_path)
 
     def _on_pixels_changed(self, *_args: Any) -> None:
-        if not hasattr(self.canvas, "set_document") and hasattr(self.canvas, "set_image"):
-            from inpaint_studio.ui.qimage import rgb_to_qimage
-
-            pixels = self.document.pixels
-            self.canvas.set_image(None if pixels is None else rgb_to_qimage(pixels))
+        # the canvas follows the document itself (set_document); the window keeps title and status
         self.status.update_info()
         self._update_title()
         self._update_actions()
 
     def _on_mask_changed(self, *_args: Any) -> None:
-        if not hasattr(self.canvas, "set_document") and hasattr(self.canvas, "set_mask"):
-            from inpaint_studio.ui.qimage import mask_to_qimage
-
-            mask = self.document.mask
-            colour = self.tool_options.colour
-            colour.setAlphaF(self.tool_options.opacity.value() / 100)
-            self.canvas.set_mask(None if mask is None else mask_to_qimage(mask, colour))
         if not self.show_mask_action.isChecked():
             self.show_mask_action.setChecked(True)
         if not getattr(self.document, "in_stroke", False):  # per mouse move: no full-mask scans
@@ -361,15 +317,47 @@ class MainWindow(QMainWindow):
             self.show_mask_action.setChecked(False)
 
     def _open_dropped(self, path: str) -> None:
-        self.open_path(path)
+        if weights_ui.is_weights_file(path):  # a model file, not a photo: offer to install it
+            self._import_dropped_weights(path)
+        else:
+            self.open_path(path)
+
+    def _import_dropped_weights(self, path: str) -> None:
+        info = self.method_panel.current_info()
+        preferred = info.weights[0] if info is not None and info.weights else None
+        candidates = weights_ui.weights_candidates(path, preferred)
+        name = (candidates[0] if len(candidates) == 1
+                else weights_ui.ask_weights_name(self, Path(path), candidates))
+        if name is not None:
+            self.show_weights_dialog(name).import_files([path])
 
     def _show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
 
     def _show_weights_help(self, name: str) -> None:
         info = self.method_panel.current_info()
-        if info is not None and info.name == name:
+        if info is None or info.name != name:
+            return
+        if not all(w in catalogue.CATALOGUE for w in info.weights):  # a plug-in's weights we do not know
             dialogs.show_weights_help(self, info.label, list(info.weights))
+            return
+        self.show_weights_dialog(name)
+
+    def show_weights_dialog(self, name: str) -> WeightsDialog:
+        """The "Get weights" dialog for method (or catalogue name) ``name``; one at a time, not modal."""
+        dialog = self.weights_dialog
+        if dialog is not None and dialog.method_name != name and not dialog.busy:
+            dialog.close()
+            dialog.deleteLater()
+            dialog = None
+        if dialog is None:
+            dialog = WeightsDialog(name, self)
+            dialog.installed.connect(lambda _name: self.method_panel.refresh())
+            self.weights_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
 
     def _update_title(self) -> None:
         path = self.document.path
@@ -421,11 +409,14 @@ class MainWindow(QMainWindow):
             if not self._close_resolved:  # Cancel, or a Save still being written (it closes us after)
                 event.ignore()
                 return
+        if self.weights_dialog is not None:
+            self.weights_dialog.shutdown()
         self.fills.shutdown()
         self.bridge.shutdown()
         self.files.wait_idle()
         self.masks.shutdown()
         self._write_settings()
+        self.prefs.flush()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)

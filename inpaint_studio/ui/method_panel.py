@@ -8,7 +8,6 @@ across switching and across sessions. A method whose trained weights are not ins
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -19,6 +18,7 @@ from inpaint_studio.core.errors import InpaintStudioError
 from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import param_specs
 from inpaint_studio.methods.registry import MethodInfo
+from inpaint_studio.runtime.weights import weights_status
 from inpaint_studio.ui.param_form import ParamForm
 from inpaint_studio.ui.settings import Preferences
 
@@ -29,26 +29,20 @@ DEFAULT_METHOD = "telea"
 
 
 def weights_installed(info: MethodInfo) -> bool:
-    """False when the method declares weights and the runtime cannot confirm they are installed.
+    """False when the method declares weights that are not installed (or cannot be checked).
 
-    Asks ``inpaint_studio.runtime.models.weights_status(name)`` when the runtime has it (an object
-    with ``installed``, a bool, or "installed"/"ready"); without that module nothing can be
-    checked, so a method that needs weights counts as "not installed" rather than failing mid-fill.
+    A method whose weights the catalogue does not know, or a broken check, counts as "not installed":
+    offering "Get weights…" is better than a fill that fails half-way.
     """
     if not info.weights:
         return True
     try:
-        models = importlib.import_module("inpaint_studio.runtime.models")
-        status = models.weights_status(info.name)
-    except (ImportError, AttributeError):
+        return bool(weights_status(info.name).installed)
+    except InpaintStudioError:  # unknown method or weights the catalogue does not list
         return False
     except Exception:  # a broken weights check must not break the panel
         log.exception("weights_status(%r) failed", info.name)
         return False
-    if isinstance(status, str):
-        return status.lower() in ("installed", "ready", "ok", "present")
-    installed = getattr(status, "installed", status)
-    return bool(installed)
 
 
 class MethodPanel(QWidget):

@@ -48,6 +48,7 @@ class SaveOptionsDialog(QDialog):
                  title: str = "Save Options", quality: int = DEFAULT_QUALITY) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setMinimumWidth(400)
         self.photo, self.fmt = photo, fmt
         form = QFormLayout()
         form.addRow("File:", QLabel(path.name, self))

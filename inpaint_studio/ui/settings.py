@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QCoreApplication, QSettings, QStandardPaths, QTimer
 
 from inpaint_studio.core.atomic import atomic_write
 from inpaint_studio.core.errors import InpaintStudioError
@@ -35,6 +35,8 @@ APPLICATION = "inpaint-studio"
 HOME_ENV = "INPAINT_STUDIO_HOME"
 SCHEMA_VERSION = 1
 MAX_RECENT_FILES = 10
+#: preferences are written this long after the last change (and when the window closes)
+SAVE_DELAY_MS = 500
 
 
 def config_dir() -> Path:
@@ -55,15 +57,19 @@ def qsettings() -> QSettings:
 
 
 class Preferences:
-    """The user's choices, read once and written (atomically) on every change.
+    """The user's choices, read once and written (atomically) shortly after each change.
 
     Keys are dotted paths into a JSON object (``"method.name"``); unknown or damaged files fall back
-    to defaults with a log line rather than stopping the app from starting.
+    to defaults with a log line rather than stopping the app from starting. Writes are batched
+    (:data:`SAVE_DELAY_MS` after the last change, and on :meth:`flush`): dragging the brush-size
+    slider must not fsync a file on the GUI thread for every pixel of travel.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else config_dir() / "settings.json"
         self._data: dict[str, Any] = self._load()
+        self._dirty = False
+        self._timer: QTimer | None = None
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -96,10 +102,27 @@ class Preferences:
         if node.get(parts[-1]) == value:
             return
         node[parts[-1]] = value
-        self.save()
+        self._dirty = True
+        if QCoreApplication.instance() is None:
+            self.save()
+            return
+        if self._timer is None:
+            self._timer = QTimer()
+            self._timer.setSingleShot(True)
+            self._timer.setInterval(SAVE_DELAY_MS)
+            self._timer.timeout.connect(self.flush)
+        self._timer.start()
+
+    def flush(self) -> None:
+        """Write pending changes now (the window calls this when it closes)."""
+        if self._timer is not None:
+            self._timer.stop()
+        if self._dirty:
+            self.save()
 
     def save(self) -> None:
         """Write now; a failure (read-only home, full disk) is logged, never raised into the GUI."""
+        self._dirty = False
         text = json.dumps(self._data, indent=2, sort_keys=True, default=str)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

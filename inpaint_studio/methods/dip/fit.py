@@ -186,10 +186,9 @@ def fit(
     it = 0
     for it in range(1, iterations + 1):
         ctx.check_cancelled()
-        # schedules follow whichever ends the run first: the iteration count or the time limit
+        # schedules follow the iteration count only (a clock-driven schedule broke same-seed-same-output);
+        # the time limit just stops the run
         frac = (it - 1) / iterations
-        if settings.time_limit > 0:
-            frac = max(frac, (time.perf_counter() - t0) / settings.time_limit)
         if settings.lr_schedule == "cosine":
             scale = settings.lr_final + (1 - settings.lr_final) * 0.5 * (1 + math.cos(math.pi * frac))
             for group in optimizer.param_groups:

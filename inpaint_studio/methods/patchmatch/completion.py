@@ -53,6 +53,8 @@ class CompletionSettings:
     fine_search_radius: int = 4
     #: the finest level runs this many fewer iterations (the upsampled field is already close)
     finest_fewer: int = 2
+    #: remove the colour mismatch along the hole's edge after the last level
+    match_boundary: bool = True
     #: how the coarsest level starts: "onion" (ring-by-ring patch copy), "telea" (diffusion) or
     #: "auto" (onion when the coarsest hole is small enough for its exhaustive search)
     init: str = "auto"
@@ -233,6 +235,31 @@ def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) ->
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _match_boundary(level: _Level, est: np.ndarray, image: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Remove the fill's colour mismatch along the hole's edge (a membrane correction).
+
+    The patches also propose values for the known pixels just outside the hole; where those
+    proposals differ from the real pixels, the fill would show a seam. That difference, measured
+    on a one-pixel ring, is interpolated smoothly across the hole and added to the fill. Only the
+    ring's pixels inside the sampling area count: a fill told to copy from there takes no colour
+    from anywhere else.
+    """
+    hole = level.hole
+    ring = (cv2.dilate(hole.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hole
+    proposal = est.copy()
+    engine.vote(proposal, np.ascontiguousarray(ring | hole), level.ys, level.xs, level.src, level.nk,
+                level.ny, level.nx, level.cost, level.ab, level.wconf, level.r,
+                1.0 / (2.0 * max(float(np.percentile(level.cost, 75)), 1e-6)), False)
+    ring &= allowed
+    if not ring.any():
+        return est
+    mismatch = np.where(ring[..., None], image - proposal, 0.0).astype(np.float32) + np.float32(0.5)
+    membrane = diffusion_fill(np.clip(mismatch, 0.0, 1.0), ~ring, 5.0, cv2.INPAINT_TELEA) - np.float32(0.5)
+    out = est.copy()
+    out[hole] = np.clip(est[hole] + membrane[hole], 0.0, 1.0)
+    return out
+
+
 def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, settings: CompletionSettings,
              on_level: Callback | None = None, check: Callable[[], None] | None = None) -> np.ndarray:
     """Fill ``hole`` of a float32 HxWx3 image by multi-scale PatchMatch; returns a new image.
@@ -294,6 +321,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
                 continue
             level.vote(est)
             level.evaluate(est, settings)
+        if li == 0 and settings.match_boundary:
+            est = _match_boundary(level, est, images[0], samplings[0])
         if on_level is not None:
             on_level(step, count, est)
         prev = level
