@@ -124,7 +124,7 @@ class WeightsDialog(QDialog):
         self.setWindowTitle(f"Get weights — {self._entry.label}")
         self.setObjectName("weights_dialog")
         self.setAcceptDrops(True)
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(600)
         self._build()
         self.refresh()
 
@@ -393,7 +393,8 @@ class WeightsDialog(QDialog):
             self.hash_label.setText("—")
             return
         self.hash_label.setText("<br>".join(
-            f"<code>{_escape(p.sha256)}</code><br><small>{_escape(p.file_name)}, {_mb(p.size)}</small>"
+            f"<code style='font-size: small'>{_escape(p.sha256)}</code><br>"
+            f"<small>{_escape(p.file_name)}, {_mb(p.size)}</small>"
             for p in parts))
 
     def _say(self, text: str, error: bool = True) -> None:
