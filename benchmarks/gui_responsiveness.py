@@ -8,7 +8,11 @@ Measures, on the real MainWindow (offscreen by default):
    (submitting and landing the result are GUI-thread work by design);
 2. brush-stroke latency: time to handle one mouse-move segment of a drag *and* repaint the canvas
    (``repaint()`` is synchronous), at fit-to-window and at 100 %;
-3. the stall while a 24 MP PNG opens (decoded off the GUI thread, then shown).
+3. the stall while a 24 MP PNG opens (decoded off the GUI thread, then shown);
+4. after the Telea fill: the first and second repaint with compare ("hold") on (the original tiles
+   are fetched from the document and converted when first drawn, not when the fill lands);
+5. a 16-bit 24 MP photo opened into the document: the GUI stall until its 8-bit display levels are
+   ready (they are built on a pool thread; the canvas samples the source meanwhile).
 
 Usage (repo root, venv active):
     QT_QPA_PLATFORM=offscreen python benchmarks/gui_responsiveness.py [--megapixels 24] [--out FILE]
@@ -198,6 +202,59 @@ def brush_latency(app: QApplication, window: Any, zoom: str, moves: int = 120) -
             "max_ms": max(times), "release_ms": release_ms, "full_repaint_ms": statistics.median(full)}
 
 
+def landing(app: QApplication, window: Any, pixels: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """The GUI-thread part of landing a fill, timed directly: apply the edits (computed elsewhere, as
+    FillController does on a pool thread) and repaint the canvas at fit."""
+    from inpaint_studio.core.document import diff_edits
+    from inpaint_studio.core.types import BBox
+
+    window.canvas.fit()
+    app.processEvents()
+    current = window.document.pixels
+    result = current.copy()
+    result[mask > 0] = (128, 200, 60)
+    edits = diff_edits("pixels", current, result, BBox.of_shape(current.shape))
+    t0 = time.perf_counter()
+    window.document.apply_edits("Fill", edits)
+    applied = time.perf_counter()
+    window.canvas.repaint()
+    done = time.perf_counter()
+    window.document.undo()
+    app.processEvents()
+    return {"apply_ms": (applied - t0) * 1000, "repaint_ms": (done - applied) * 1000, "edits": len(edits)}
+
+
+def compare_repaint(app: QApplication, window: Any) -> dict[str, float]:
+    canvas = window.canvas
+    canvas.fit()
+    app.processEvents()
+    canvas.set_compare_mode("hold")
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        canvas.repaint()
+        times.append((time.perf_counter() - t0) * 1000)
+    canvas.set_compare_mode("off")
+    app.processEvents()
+    return {"first_ms": times[0], "second_ms": times[1]}
+
+
+def sixteen_bit_stall(app: QApplication, window: Any, pixels: np.ndarray, mask: np.ndarray,
+                      meter: StallMeter) -> dict[str, float]:
+    deep = pixels.astype(np.uint16) * 257
+    canvas = window.canvas
+    meter.start()
+    start = time.perf_counter()
+    window.document.open(Photo(pixels=deep), mask)
+    canvas.repaint()  # the first paint
+    first_paint = (time.perf_counter() - start) * 1000
+    pump_until(app, lambda: getattr(canvas, "display_ready", True))
+    ready = time.perf_counter() - start
+    pump_until(app, lambda: time.perf_counter() - start > ready + 0.3)
+    meter.stop()
+    return {"first_paint_ms": first_paint, "ready_s": ready, "stall_ms": meter.max_gap()}
+
+
 def open_stall(app: QApplication, window: Any, path: Path, meter: StallMeter) -> dict[str, float]:
     opened: list[Any] = []
     window.files.opened.connect(opened.append)
@@ -241,11 +298,17 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(f"Telea fill: job {telea['job_s']:.2f} s, GUI stall max {telea['stall_ms']:.1f} ms "
                  f"at {telea['stall_at_s']:.2f} s "
                  f"(excluding submit/land: {telea['stall_mid_ms']:.1f} ms)")
+    compare = compare_repaint(app, window)
+    lines.append(f"Compare (hold) after the fill: first repaint {compare['first_ms']:.1f} ms, "
+                 f"second {compare['second_ms']:.1f} ms")
     window.document.undo()
     preview = run_fill(app, window, "bench_preview", meter)
     lines.append(f"Iterative fill, a preview every ~25 ms: job {preview['job_s']:.2f} s, GUI stall max "
                  f"{preview['stall_ms']:.1f} ms (excluding submit/land: {preview['stall_mid_ms']:.1f} ms)")
     window.document.undo()
+    land = landing(app, window, pixels, mask)
+    lines.append(f"Land a fill directly ({land['edits']} edits): apply_edits {land['apply_ms']:.1f} ms "
+                 f"+ repaint at fit {land['repaint_ms']:.1f} ms")
     for zoom in ("fit", "100"):
         lat = brush_latency(app, window, zoom)
         lines.append(f"Brush move + repaint at {zoom}: median {lat['median_ms']:.1f} ms, "
@@ -259,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         opening = open_stall(app, window, path, meter)
         lines.append(f"Open a {args.megapixels:g} MP PNG: {opening['open_s']:.2f} s, GUI stall max "
                      f"{opening['stall_ms']:.1f} ms")
+
+    window.document.mark_saved()
+    deep = sixteen_bit_stall(app, window, pixels, mask, meter)
+    lines.append(f"Open a 16-bit {args.megapixels:g} MP photo into the document: open + first paint "
+                 f"{deep['first_paint_ms']:.1f} ms, display levels ready after {deep['ready_s']:.2f} s, "
+                 f"GUI stall max {deep['stall_ms']:.1f} ms")
 
     for line in lines:
         print(line)

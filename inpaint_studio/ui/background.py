@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, SignalInstance, Slot
 
 
 class BackgroundTask(QObject):
@@ -43,9 +43,16 @@ class BackgroundTask(QObject):
         try:
             result = self._fn()
         except BaseException as exc:  # everything goes back to the GUI thread, nothing dies here
-            self._failed_relay.emit(exc)
+            self._relay(self._failed_relay, exc)
         else:
-            self._done_relay.emit(result)
+            self._relay(self._done_relay, result)
+
+    @staticmethod
+    def _relay(signal: SignalInstance, value: object) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the receiver was deleted meanwhile (window closed): nobody to tell
+            pass
 
     @Slot(object)
     def _on_done(self, result: Any) -> None:

@@ -69,6 +69,8 @@ _FIT_MARGIN = 12
 _ORIGINAL_TILE = 256
 _DIVIDER_GRAB = 6
 _BACKGROUND = QColor(0x2A, 0x2D, 0x32)
+#: pyramid builds on their way (see CanvasView._schedule)
+_RUNNING_TASKS: set[BackgroundTask] = set()
 
 
 class CanvasTool(Protocol):
@@ -119,7 +121,6 @@ class CanvasView(QWidget):
         # one thread builds display levels of large frames, so the GUI thread never does
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._tasks: set[BackgroundTask] = set()
         self._previews: dict[BBox, QImage] = {}
         self._mask_visible = True
         self._overlay_colour = QColor(MASK_COLOR.red(), MASK_COLOR.green(), MASK_COLOR.blue())
@@ -212,10 +213,12 @@ class CanvasView(QWidget):
                   failed: Callable[[BaseException], None]) -> None:
         """Run a pyramid build on the canvas's pool; its result comes back on the GUI thread."""
         task = BackgroundTask(job, self._pool)
-        self._tasks.add(task)
+        # held at module level, not by the canvas: a canvas deleted mid-build must not take the task
+        # (whose signal the pool thread emits) with it; its pool waits for the job when destroyed
+        _RUNNING_TASKS.add(task)
         task.done.connect(done)
         task.failed.connect(failed)
-        task.ended.connect(lambda: self._tasks.discard(task))
+        task.ended.connect(lambda: _RUNNING_TASKS.discard(task))
         task.start()
 
     def _on_levels_ready(self) -> None:

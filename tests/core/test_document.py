@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inpaint_studio.core.document import Document
+from inpaint_studio.core.document import Document, diff_edits, merge_boxes
 from inpaint_studio.core.errors import MaskMismatchError
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.core.types import BBox
@@ -237,3 +237,39 @@ def test_set_mask_with_a_region_and_edits_prepared_elsewhere(doc):
     doc.apply_edits("Invert mask", edits)
     assert np.array_equal(doc.mask, inverted)
     assert doc.undo() == "Invert mask" and np.array_equal(doc.mask, new)
+
+
+def test_the_original_survives_fills_undo_and_redo_and_keeps_only_changed_tiles():
+    document = Document()
+    document.open(_photo(1000, 1500, seed=3))
+    opened = document.pixels.copy()
+    regions: list = []
+    document.events.pixels_regions_changed.connect(regions.append)
+    unions: list = []
+    document.events.pixels_changed.connect(unions.append)
+    # two regions far apart in one fill (as a worker's diff_edits yields them): two small boxes
+    a, b = BBox(10, 20, 40, 60), BBox(900, 1400, 950, 1450)
+    result = opened.copy()
+    result[a.slices] = 7
+    result[b.slices] = 9
+    edits = diff_edits("pixels", opened, result, BBox.of_shape(opened.shape))
+    document.apply_edits("Fill", edits)
+    assert regions == [[a, b]] and unions == [a.union(b)]
+    # copy-on-write: only the 64-pixel tiles under the two regions, not the box around both
+    assert document.original_tiles_kept == 3  # one 64-tile under a, two under b
+    assert document.changed_tiles(BBox.of_shape(opened.shape[:2]), 256) == [(0, 0), (3, 5)]
+    document.apply_fill(np.zeros((30, 30, 3), np.uint8), BBox(15, 25, 45, 55), "Fill again")
+    whole = BBox.of_shape(opened.shape[:2])
+    assert np.array_equal(document.original_pixels(whole), opened)
+    document.undo()
+    assert np.array_equal(document.original_pixels(BBox(0, 0, 100, 100)), opened[:100, :100])
+    document.redo()
+    assert np.array_equal(document.original_pixels(whole), opened)
+    assert not np.array_equal(document.pixels, opened)
+    document.open(_photo(20, 30, seed=4))
+    assert document.original_tiles_kept == 0 and regions[-1] is None
+
+
+def test_merge_boxes_joins_touching_pieces_and_keeps_distant_ones_apart():
+    pieces = [BBox(0, 0, 10, 256), BBox(0, 256, 10, 300), BBox(500, 500, 510, 510)]
+    assert merge_boxes(pieces) == [BBox(0, 0, 10, 300), BBox(500, 500, 510, 510)]

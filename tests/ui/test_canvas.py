@@ -263,3 +263,81 @@ def test_a_24_mp_document_is_not_converted_or_downscaled_whole_on_each_paint(qtb
     canvas.grab()
 
     assert max(calls, default=0) < frame / 100, "after the first paint only changed boxes are converted"
+
+
+def test_compare_hold_shows_the_original_after_two_fills_and_an_undo(editor):
+    doc, canvas = editor.doc, editor.canvas
+    _fill_red(doc)
+    doc.apply_fill(np.full((20, 20, 3), 0, np.uint8), BBox(90, 140, 110, 160), "Fill again")
+    assert doc.undo()
+    assert _colour_at(canvas, 150, 100) == (250, 10, 10)
+    canvas.set_compare_mode("hold")
+    assert _colour_at(canvas, 150, 100) == GREY
+    canvas.set_zoom(0.3)
+    assert _colour_at(canvas, 150, 100) == GREY
+    canvas.set_compare_mode("off")
+    assert _colour_at(canvas, 150, 100) == (250, 10, 10)
+    assert doc.redo()
+    canvas.set_compare_mode("split")
+    canvas.set_split_position(1.0)  # all of the view left of the divider: the original
+    assert _colour_at(canvas, 150, 100) == GREY
+
+
+def test_landing_a_fill_refreshes_and_keeps_only_its_regions(qtbot, monkeypatch):
+    from inpaint_studio.core.document import diff_edits
+
+    document = Document()
+    canvas = CanvasView()
+    qtbot.addWidget(canvas)
+    canvas.resize(400, 300)
+    canvas.set_document(document)
+    document.open(_photo(1000, 1500))
+    canvas.show()
+    for zoom in (0.05, 0.3, 1.0):  # build the levels a user would have looked at
+        canvas.set_zoom(zoom)
+        canvas.grab()
+    sizes: list[int] = []
+    for name in ("to_display_u8", "downsample2"):
+        real = getattr(canvas_pyramid, name)
+
+        def counting(values, _real=real):
+            sizes.append(values.shape[0] * values.shape[1])
+            return _real(values)
+
+        monkeypatch.setattr(canvas_pyramid, name, counting)
+    # one fill, two small regions in opposite corners (the box around both is the whole frame)
+    before = document.pixels.copy()
+    result = before.copy()
+    result[10:40, 20:60] = (250, 10, 10)
+    result[900:950, 1400:1450] = (250, 10, 10)
+    document.apply_edits("Fill", diff_edits("pixels", before, result, BBox.of_shape(before.shape)))
+    assert sizes and max(sizes) <= 50 * 50, "only the changed regions are scaled, not the box around them"
+    assert canvas.original_tiles_converted == 0, "landing copies no original tiles"
+    assert document.core.original_tiles_kept == 3
+
+    canvas.set_zoom(1.0)
+    canvas.set_compare_mode("hold")
+    canvas.fit()
+    assert _colour_at(canvas, 1420, 920) == GREY
+    assert canvas.original_tiles_converted == 2, "only the two changed tiles are fetched for compare"
+    canvas.set_compare_mode("off")
+    assert _colour_at(canvas, 1420, 920) == (250, 10, 10)
+
+
+def test_a_change_while_levels_build_in_the_background_is_not_lost(qtbot, monkeypatch):
+    monkeypatch.setattr(canvas_pyramid, "ASYNC_MIN_PIXELS", 0)  # build even this small frame off-thread
+    document = Document()
+    canvas = CanvasView()
+    qtbot.addWidget(canvas)
+    canvas.resize(200, 150)
+    canvas.set_document(document)
+    document.open(_photo(400, 600, np.uint16))
+    canvas.show()
+    canvas.grab()  # starts the build; the fill lands before its result is taken in
+    assert not canvas.display_ready
+    document.apply_fill(np.full((100, 100, 3), 65535, np.uint16), BBox(100, 200, 200, 300), "Fill")
+    qtbot.waitUntil(lambda: canvas.display_ready, timeout=10_000)
+    assert _colour_at(canvas, 250, 150) == (255, 255, 255)
+    assert _colour_at(canvas, 50, 50) == GREY
+    canvas.set_compare_mode("hold")
+    assert _colour_at(canvas, 250, 150) == GREY

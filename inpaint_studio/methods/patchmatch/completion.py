@@ -254,7 +254,10 @@ def _match_boundary(level: _Level, est: np.ndarray, image: np.ndarray, allowed: 
     if not ring.any():
         return est
     mismatch = np.where(ring[..., None], image - proposal, 0.0).astype(np.float32) + np.float32(0.5)
-    membrane = diffusion_fill(np.clip(mismatch, 0.0, 1.0), ~ring, 5.0, cv2.INPAINT_TELEA) - np.float32(0.5)
+    # diffuse only over the hole and a thin band around it (outside the band: no correction), so
+    # the cost follows the hole's area, not the crop's
+    band = (cv2.dilate(hole.view(np.uint8), np.ones((9, 9), np.uint8)) > 0) & ~ring
+    membrane = diffusion_fill(np.clip(mismatch, 0.0, 1.0), band, 5.0, cv2.INPAINT_TELEA) - np.float32(0.5)
     out = est.copy()
     out[hole] = np.clip(est[hole] + membrane[hole], 0.0, 1.0)
     return out
