@@ -9,6 +9,7 @@ queued onto this object, which lives there).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -49,10 +50,9 @@ class BackgroundTask(QObject):
 
     @staticmethod
     def _relay(signal: SignalInstance, value: object) -> None:
-        try:
+        # the receiver may have been deleted meanwhile (window closed): then there is nobody to tell
+        with contextlib.suppress(RuntimeError):
             signal.emit(value)
-        except RuntimeError:  # the receiver was deleted meanwhile (window closed): nobody to tell
-            pass
 
     @Slot(object)
     def _on_done(self, result: Any) -> None:
