@@ -203,6 +203,8 @@ class RegionContext:
         models: ModelSession | None = None,
     ) -> None:
         self.device = device
+        #: the device the method actually ran on, as it reported it (None: it did not say)
+        self.device_used: str | None = None
         self._models = models
         self.seed = seed
         self._task = task
@@ -255,6 +257,13 @@ class RegionContext:
         if self._models is None:
             raise MethodFailedError("this fill was started without a model loader; learned methods need one")
         return self._models.load_model(name, device or self.device)
+
+    def report_device(self, device: str) -> None:
+        """The device the method finally ran on (e.g. "cpu" after a GPU out-of-memory fallback).
+
+        Explicit, so the provenance records where the pixels were computed, not where we hoped.
+        """
+        self.device_used = str(device)
 
     def note(self, text: str) -> None:
         """Something the user must be told in the result (e.g. "the GPU ran out of memory: used the CPU")."""

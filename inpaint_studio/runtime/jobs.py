@@ -182,19 +182,33 @@ class _Run:
         self.regions: list[dict[str, Any]] = []
         self.region_seconds: list[float] = []
         self.boxes: list[BBox] = []
+        #: devices the regions actually ran on (``ctx.report_device``), in order, without repeats
+        self.devices_used: list[str] = []
         #: learned methods load their network through this (weights used, notes such as a CPU fallback)
         self.models = ModelSession()
 
+    def _device_record(self) -> tuple[str | None, str | None]:
+        """(device, reason) for the provenance: the device(s) that really ran, not just the one chosen."""
+        if self.device is None:
+            return None, None
+        chosen, reason = self.device.device, self.device.reason
+        used = [d for d in self.devices_used if d != chosen]
+        if not used:
+            return chosen, reason
+        ran = "+".join(self.devices_used)
+        return ran, f"{reason}; ran on {ran} (fallback from {chosen})"
+
     def provenance(self, status: FillStatus, message: str) -> Provenance:
         method = self.method
+        device, device_reason = self._device_record()
         uses_torch = bool(method is not None and method.uses_torch)
         return Provenance(
             method=self.request.method,
             method_label=method.label if method is not None else None,
             params=self.params_json,
             seed=self.request.seed,
-            device=self.device.device if self.device else None,
-            device_reason=self.device.reason if self.device else None,
+            device=device,
+            device_reason=device_reason,
             versions=library_versions(include_torch=uses_torch),
             image=self.image_digest,
             mask=self.mask_digest,
@@ -276,6 +290,8 @@ def run_fill(
                     out = method.run(task.image, task.hole, params, ctx)
                 finally:
                     run.region_seconds.append(time.perf_counter() - t_region)
+                    if ctx.device_used is not None and ctx.device_used not in run.devices_used:
+                        run.devices_used.append(ctx.device_used)
                 cancel.raise_if_cancelled()
                 ctx.progress(1.0)
                 return out

@@ -114,10 +114,10 @@ def test_every_recipe_gives_a_finite_fill_of_the_right_shape() -> None:
     hole = np.zeros((50, 70), bool)
     hole[10:30, 20:40] = True
     for name in ("lama", "migan_256"):
-        out = infer.attempt(infer.RECIPES[name], Echo(), image, hole, "cpu", 1.0)
+        out = infer.attempt(infer.RECIPES[name], Echo(), image, hole, "cpu")
         assert out.shape == image.shape and out.dtype == np.float32 and np.isfinite(out).all()
     # LaMa's first input channels are the image with the hole blanked; the echo returns them
-    out = infer.attempt(infer.RECIPES["lama"], lambda x: x[:, :3], image, hole, "cpu", 1.0)
+    out = infer.attempt(infer.RECIPES["lama"], lambda x: x[:, :3], image, hole, "cpu")
     assert np.allclose(out[~hole], image[~hole], atol=1e-6) and np.all(out[hole] == 0)
 
 
@@ -145,81 +145,156 @@ class _FakeCtx:
         pass
 
 
-def _oom_on(devices: set[str], calls: list[tuple[str, float]]):
-    def fake_attempt(recipe: Any, model: Any, image: np.ndarray, hole: np.ndarray, device: str,
-                     scale: float) -> np.ndarray:
-        calls.append((device, scale))
-        if device in devices and (device != "cuda" or scale == 1.0 or "cuda-small" in devices):
+def _oom_above(max_pixels: dict[str, int], calls: list[tuple[str, tuple[int, int]]]) -> Any:
+    """A stand-in for the network call that runs out of memory on inputs larger than a device allows."""
+    real = infer._infer
+
+    def fake_infer(recipe: Any, model: Any, image: np.ndarray, hole: np.ndarray, device: str) -> np.ndarray:
+        calls.append((device, hole.shape))
+        if hole.size > max_pixels.get(device, 1 << 40):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return np.full(image.shape, 0.25, np.float32)
-    return fake_attempt
+        return real(recipe, model, image, hole, device.replace("cuda", "cpu"))
+    return fake_infer
 
 
-def test_gpu_out_of_memory_retries_smaller_then_on_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    image = np.zeros((64, 64, 3), np.float32)
-    hole = np.zeros((64, 64), bool)
-    hole[10:20, 10:20] = True
-    calls: list[tuple[str, float]] = []
-    monkeypatch.setattr(infer, "attempt", _oom_on({"cuda", "cuda-small"}, calls))
-    ctx = _FakeCtx("cuda")
+class _PerPixel(torch.nn.Module):
+    """Purely local network (1x1 convolution): tiling must not change its answer at all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(4, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.conv(x) + x[:, :3] * 3.0)
+
+
+class _NetCtx(_FakeCtx):
+    def __init__(self, device: str, net: torch.nn.Module) -> None:
+        super().__init__(device)
+        self.net = net
+        self.devices: list[str] = []
+
+    def load_model(self, name: str, device: str) -> Any:
+        self.loads.append((name, device))
+        return self.net
+
+    def report_device(self, device: str) -> None:
+        self.devices.append(device)
+
+
+def _scene(h: int = 96, w: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    image = np.random.default_rng(1).random((h, w, 3), dtype=np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[5:90, 10:20] = True  # a tall stroke: spans tile rows, misses most tile columns
+    hole[40:60, 30:115] = True  # a wide one crossing every tile seam
+    return image, hole
+
+
+def test_gpu_out_of_memory_retries_on_tiles_equal_to_the_untiled_fill(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    image, hole = _scene()
+    net = _PerPixel()
+    expected = infer.run_network("lama", image, hole, _NetCtx("cpu", net), "LaMa")
+    calls: list[tuple[str, tuple[int, int]]] = []
+    monkeypatch.setattr(infer, "_infer", _oom_above({"cuda": 3000}, calls))
+    ctx = _NetCtx("cuda", net)
     out = infer.run_network("lama", image, hole, ctx, "LaMa")
-    assert calls == [("cuda", 1.0), ("cuda", 0.5), ("cpu", 1.0)]
-    assert ctx.loads == [("lama", "cuda"), ("lama", "cuda"), ("lama", "cpu")]
-    assert ctx.notes == ["the GPU ran out of memory: LaMa retried at 0.5x the working size",
-                         "the GPU ran out of memory: LaMa ran on the CPU"]
-    assert np.all(out[hole] == 0.25) and np.all(out[~hole] == 0)
+    assert calls[0] == ("cuda", (96, 120))  # the whole crop first
+    assert calls[1] == ("cuda", (56, 72))  # a 2x2 tile (padded to a multiple of 8): still too big
+    tiles = calls[2:]
+    assert tiles and all(device == "cuda" and h * w <= 3000 for device, (h, w) in tiles)
+    assert len(tiles) < 9  # 3x3: only the tiles holding hole pixels ran
+    assert ctx.notes == ["the GPU ran out of memory: LaMa retried on 2x2 tiles",
+                         "the GPU ran out of memory: LaMa retried on 3x3 tiles"]
+    assert ctx.devices == ["cuda"]
+    np.testing.assert_allclose(out, expected, atol=1e-5)  # a purely local net: no seam anywhere
+    assert np.array_equal(out[~hole], image[~hole])
+    # the hole alone sees only blanked pixels; compare the whole blended network output too
+    dotted = hole.copy()
+    dotted[::16, ::16] = True  # a hole pixel in every tile, so every tile runs
+    whole = infer.attempt(infer.RECIPES["lama"], net, image, dotted, "cpu")
+    for grid in (2, 3):
+        tiled = infer.attempt_tiled(infer.RECIPES["lama"], net, image, dotted, "cpu", grid)
+        np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def test_feathered_tiles_leave_no_seam_for_a_net_that_sees_its_tile() -> None:
+    """A net whose answer depends on where a pixel sits in its input still blends without a step at seams."""
+
+    class TileRamp(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.linspace(0, 1, x.shape[3]).view(1, 1, 1, -1).expand(1, 3, x.shape[2], -1)
+
+    image = np.zeros((64, 64, 3), np.float32)
+    hole = np.ones((64, 64), bool)
+    out = infer.attempt_tiled(infer.RECIPES["lama"], TileRamp(), image, hole, "cpu", 2)
+    row = out[32, :, 0]
+    # each tile ramps 0..1 across itself; hard seams would jump by ~1 where tiles meet
+    assert np.abs(np.diff(row)).max() < 0.1
+
+
+def test_tiles_that_also_run_out_of_memory_fall_back_to_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    image, hole = _scene()
+    calls: list[tuple[str, tuple[int, int]]] = []
+    monkeypatch.setattr(infer, "_infer", _oom_above({"cuda": 100}, calls))
+    ctx = _NetCtx("cuda", _PerPixel())
+    out = infer.run_network("lama", image, hole, ctx, "LaMa")
+    assert calls[-1] == ("cpu", (96, 120))  # the whole crop, on the CPU
+    assert ctx.loads[-1] == ("lama", "cpu")
+    assert ctx.notes[-1] == "the GPU ran out of memory: LaMa ran on the CPU"
+    assert ctx.devices == ["cpu"]
+    assert np.array_equal(out[~hole], image[~hole])
 
     calls.clear()
-    monkeypatch.setattr(infer, "attempt", _oom_on({"cuda"}, calls))
-    infer.run_network("lama", image, hole, _FakeCtx("cuda"), "LaMa")
-    assert calls == [("cuda", 1.0), ("cuda", 0.5)]  # the smaller size fitted: no CPU needed
-
-    calls.clear()
-    infer.run_network("migan_512", image, hole, _FakeCtx("cuda"), "MI-GAN")
-    assert calls == [("cuda", 1.0), ("cpu", 1.0)]  # fixed resolution: nothing smaller to try
+    ctx = _NetCtx("cuda", _PerPixel())
+    infer.run_network("migan_512", image, hole, ctx, "MI-GAN")
+    assert [d for d, _ in calls] == ["cuda", "cpu"]  # fixed resolution: tiles would not save memory
+    assert ctx.notes == ["the GPU ran out of memory: MI-GAN ran on the CPU"]
 
 
 def test_other_errors_and_a_cpu_out_of_memory_are_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     image = np.zeros((16, 16, 3), np.float32)
     hole = np.ones((16, 16), bool)
-    calls: list[tuple[str, float]] = []
-    monkeypatch.setattr(infer, "attempt", _oom_on({"cpu"}, calls))
+    calls: list[tuple[str, tuple[int, int]]] = []
+    monkeypatch.setattr(infer, "_infer", _oom_above({"cpu": 1}, calls))
     with pytest.raises(torch.cuda.OutOfMemoryError):
-        infer.run_network("lama", image, hole, _FakeCtx("cpu"), "LaMa")
-    assert calls == [("cpu", 1.0)]
+        infer.run_network("lama", image, hole, _NetCtx("cpu", _PerPixel()), "LaMa")
+    assert calls == [("cpu", (16, 16))]
 
     def broken(*args: Any) -> np.ndarray:
         raise ValueError("a bug")
 
-    monkeypatch.setattr(infer, "attempt", broken)
+    monkeypatch.setattr(infer, "_infer", broken)
     with pytest.raises(ValueError, match="a bug"):
-        infer.run_network("lama", image, hole, _FakeCtx("cuda"), "LaMa")
+        infer.run_network("lama", image, hole, _NetCtx("cuda", _PerPixel()), "LaMa")
 
 
 def test_the_fill_result_says_when_it_fell_back_to_the_cpu(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     _install_tiny(tmp_path)
-    calls: list[tuple[str, float]] = []
     real_get = model_cache.ModelCache.get
 
     def get_anywhere(self: model_cache.ModelCache, name: str, device: str = "cpu") -> Any:
         return real_get(self, name, "cpu")  # this machine has no GPU to move the network to
 
     monkeypatch.setattr(model_cache.ModelCache, "get", get_anywhere)
-    real_attempt = infer.attempt
-
-    def oom_on_gpu(recipe: Any, model: Any, image: np.ndarray, hole: np.ndarray, device: str,
-                   scale: float) -> np.ndarray:
-        calls.append((device, scale))
-        if device == "cuda":
-            raise RuntimeError("CUDA error: out of memory")
-        return real_attempt(recipe, model, image, hole, device, scale)
-
-    monkeypatch.setattr(infer, "attempt", oom_on_gpu)
+    calls: list[tuple[str, tuple[int, int]]] = []
+    monkeypatch.setattr(infer, "_infer", _oom_above({"cuda": 1}, calls))
     result = run_fill(FillRequest(_photo(), _mask(), "tiny_learned"), device=DeviceChoice("cuda", "test GPU"))
     assert result.ok, result.message
+    assert "the GPU ran out of memory: Tiny learned retried on 2x2 tiles" in result.message
     assert "the GPU ran out of memory: Tiny learned ran on the CPU" in result.message
-    assert calls[-1] == ("cpu", 1.0)
+    assert calls[-1][0] == "cpu"
+    record = result.provenance.to_json()
+    assert record["device"] == "cpu"
+    assert "fallback from cuda" in record["device_reason"]
+
+    calls.clear()
+    monkeypatch.setattr(infer, "_infer", _oom_above({"cuda": 1 << 30}, calls))
+    result = run_fill(FillRequest(_photo(), _mask(), "tiny_learned"), device=DeviceChoice("cuda", "test GPU"))
+    assert result.ok and "out of memory" not in result.message
+    assert result.provenance.to_json()["device"] == "cuda"
 
 
 def test_listing_learned_methods_does_not_import_torch() -> None:

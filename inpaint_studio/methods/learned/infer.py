@@ -7,8 +7,12 @@ fill is plausible-looking garbage. Each :class:`Recipe` states them once, from t
 line each. Imported only inside ``Method.run`` (this module imports torch).
 
 Weights come from the run context (``ctx.load_model``): methods may not import the runtime. A GPU
-out-of-memory error is retried at half the working size (networks without a fixed resolution), then
-on the CPU, and the context is told (``ctx.note``) so the result message says so.
+out-of-memory error is retried on overlapping tiles at the working resolution (2x2, then 3x3; only
+tiles that hold hole pixels run, overlaps blended with a linear ramp so there is no seam), then on
+the CPU. Networks with a fixed resolution (MI-GAN, Shift-Net, CSA) go straight to the CPU: a tile
+would be resized to the same input size and need the same memory. Each fallback is told to the
+context (``ctx.note``) so the result message says so, and the device that finally ran is reported
+(``ctx.report_device``) so the provenance record names it.
 """
 
 from __future__ import annotations
@@ -160,27 +164,82 @@ def _infer(recipe: Recipe, model: Any, image: np.ndarray, hole: np.ndarray, devi
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def attempt(recipe: Recipe, model: Any, image: np.ndarray, hole: np.ndarray, device: str,
-            scale: float) -> np.ndarray:
-    """One try at ``scale`` of the working size: fit to the network, infer, map back to HxW."""
+def attempt(recipe: Recipe, model: Any, image: np.ndarray, hole: np.ndarray, device: str) -> np.ndarray:
+    """One try on the whole crop at the working size: fit to the network, infer, map back to HxW."""
     height, width = hole.shape
-    if scale != 1.0:
-        small_w, small_h = max(8, round(width * scale)), max(8, round(height * scale))
-        image, hole = _resize_image(image, small_w, small_h), _resize_hole(hole, small_w, small_h)
-    h, w = hole.shape
     if recipe.fixed_size is not None:
-        side = max(h, w)  # pad to a square first, so the network sees undistorted shapes
+        side = max(height, width)  # pad to a square first, so the network sees undistorted shapes
         sq_img, sq_hole = _pad(image, side, side), _pad(hole, side, side)
         size = recipe.fixed_size
         fitted_img, fitted_hole = _resize_image(sq_img, size, size), _resize_hole(sq_hole, size, size)
         out = _infer(recipe, model, fitted_img, fitted_hole, device)
-        out = _resize_image(out, side, side)[:h, :w]
+        out = _resize_image(out, side, side)[:height, :width]
     else:
-        ph, pw = _round_up(h, recipe.multiple), _round_up(w, recipe.multiple)
-        out = _infer(recipe, model, _pad(image, ph, pw), _pad(hole, ph, pw), device)[:h, :w]
-    if out.shape[:2] != (height, width):
-        out = _resize_image(out, width, height)
+        ph, pw = _round_up(height, recipe.multiple), _round_up(width, recipe.multiple)
+        out = _infer(recipe, model, _pad(image, ph, pw), _pad(hole, ph, pw), device)[:height, :width]
     return np.clip(out, 0.0, 1.0)
+
+
+#: each tile overlaps its neighbour by this fraction of its own size
+TILE_OVERLAP = 0.25
+
+
+def tile_spans(length: int, count: int) -> list[tuple[int, int]]:
+    """``count`` half-open spans covering ``[0, length)``, neighbours overlapping by ~TILE_OVERLAP."""
+    if count <= 1 or length <= count:
+        return [(0, length)]
+    size = min(length, int(np.ceil(length / (count - (count - 1) * TILE_OVERLAP))))
+    step = (length - size) / (count - 1)
+    return [(round(i * step), round(i * step) + size) for i in range(count)]
+
+
+def _ramp(span: tuple[int, int], prev_end: int | None, next_start: int | None) -> np.ndarray:
+    """1-D blend weight of a tile: rises linearly over the overlap with each neighbour, 1 elsewhere."""
+    start, end = span
+    weight = np.ones(end - start, np.float32)
+    if prev_end is not None and prev_end > start:
+        n = prev_end - start
+        weight[:n] = np.minimum(weight[:n], np.arange(1, n + 1, dtype=np.float32) / (n + 1))
+    if next_start is not None and next_start < end:
+        n = end - next_start
+        weight[-n:] = np.minimum(weight[-n:], np.arange(n, 0, -1, dtype=np.float32) / (n + 1))
+    return weight
+
+
+def _ramps(spans: list[tuple[int, int]]) -> list[np.ndarray]:
+    return [_ramp(span, spans[i - 1][1] if i else None, spans[i + 1][0] if i + 1 < len(spans) else None)
+            for i, span in enumerate(spans)]
+
+
+def attempt_tiled(recipe: Recipe, model: Any, image: np.ndarray, hole: np.ndarray, device: str,
+                  grid: int, check_cancelled: Callable[[], None] | None = None) -> np.ndarray:
+    """Fill on a ``grid`` x ``grid`` set of overlapping tiles, each run as its own crop and feathered.
+
+    Tiles without hole pixels are skipped (their pixels are known). Weights never reach 0, and every
+    tile covering a hole pixel runs, so each hole pixel gets a full weighted average of its tiles.
+    """
+    if grid <= 1:
+        return attempt(recipe, model, image, hole, device)
+    height, width = hole.shape
+    rows, cols = tile_spans(height, grid), tile_spans(width, grid)
+    row_w, col_w = _ramps(rows), _ramps(cols)
+    total = np.zeros(image.shape, np.float32)
+    weight = np.zeros(hole.shape, np.float32)
+    for (top, bottom), wr in zip(rows, row_w, strict=True):
+        for (left, right), wc in zip(cols, col_w, strict=True):
+            tile_hole = hole[top:bottom, left:right]
+            if not tile_hole.any():
+                continue
+            if check_cancelled is not None:
+                check_cancelled()
+            out = attempt(recipe, model, image[top:bottom, left:right], tile_hole, device)
+            w = wr[:, None] * wc[None, :]
+            total[top:bottom, left:right] += out * w[..., None]
+            weight[top:bottom, left:right] += w
+    result = image.astype(np.float32, copy=True)
+    covered = weight > 0
+    result[covered] = total[covered] / weight[covered][:, None]
+    return result
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -198,13 +257,21 @@ def _free_device_memory() -> None:
         log.debug("could not empty the CUDA cache", exc_info=True)
 
 
-def plan_attempts(recipe: Recipe, device: str) -> list[tuple[str, float]]:
-    """(device, scale) tries: as asked; on a GPU then half size (free-size networks), then the CPU."""
-    attempts = [(device, 1.0)]
+#: tile grids tried on the same device after an out-of-memory error (networks of any input size)
+TILE_GRIDS = (2, 3)
+
+
+def plan_attempts(recipe: Recipe, device: str) -> list[tuple[str, int]]:
+    """(device, grid) tries: whole crop as asked; on a GPU then tiles (free-size networks), then the CPU.
+
+    A fixed-size network resizes any tile to its one resolution, so tiling saves it no memory: it goes
+    straight to the CPU.
+    """
+    attempts = [(device, 1)]
     if device != "cpu":
         if recipe.fixed_size is None:
-            attempts.append((device, 0.5))
-        attempts.append(("cpu", 1.0))
+            attempts.extend((device, grid) for grid in TILE_GRIDS)
+        attempts.append(("cpu", 1))
     return attempts
 
 
@@ -219,21 +286,21 @@ def run_network(recipe_name: str, image: np.ndarray, hole: np.ndarray, ctx: RunC
     image = np.asarray(image, dtype=np.float32)
     attempts = plan_attempts(recipe, ctx.device)
     ctx.progress(0.0, f"loading {label}")
-    for index, (device, scale) in enumerate(attempts):
+    for index, (device, grid) in enumerate(attempts):
         try:
             model = load_model(recipe.weights, device)  # moving a network to a full GPU can fail too
             ctx.check_cancelled()
             ctx.progress(0.1, f"running {label}" + ("" if device == ctx.device else f" on {device}"))
-            out = attempt(recipe, model, image, hole, device, scale)
+            out = attempt_tiled(recipe, model, image, hole, device, grid, ctx.check_cancelled)
             break
         except Exception as exc:
             if not is_out_of_memory(exc) or index + 1 == len(attempts):
                 raise
             model = None
             _free_device_memory()
-            next_device, next_scale = attempts[index + 1]
+            next_device, next_grid = attempts[index + 1]
             if next_device == device:
-                text = f"the GPU ran out of memory: {label} retried at {next_scale:g}x the working size"
+                text = f"the GPU ran out of memory: {label} retried on {next_grid}x{next_grid} tiles"
             else:
                 text = f"the GPU ran out of memory: {label} ran on the CPU"
             log.warning("%s (%s)", text, exc)
@@ -241,6 +308,9 @@ def run_network(recipe_name: str, image: np.ndarray, hole: np.ndarray, ctx: RunC
             if note is not None:
                 note(text)
             ctx.progress(0.1, text)
+    report_device = getattr(ctx, "report_device", None)
+    if report_device is not None:
+        report_device(device)
     result = image.copy()
     result[hole] = out[hole]
     return result
