@@ -6,33 +6,11 @@ import numpy as np
 import pytest
 
 from inpaint_studio.core.errors import FillCancelled
-from inpaint_studio.core.regions import RegionOptions, inpaint_regions
+from inpaint_studio.core.regions import RegionOptions
 from inpaint_studio.methods.base import make_params
 from inpaint_studio.methods.criminisi import CriminisiMethod
-
-
-class _Ctx:
-    device = "cpu"
-
-    def __init__(self, seed: int = 0, sampling_area: np.ndarray | None = None,
-                 cancel_after: int | None = None):
-        self.seed = seed
-        self.sampling_area = sampling_area
-        self.cancel_after = cancel_after
-        self.checks = 0
-        self.fractions: list[float] = []
-        self.previews: list[np.ndarray] = []
-
-    def progress(self, fraction, text=""):
-        self.fractions.append(fraction)
-
-    def preview(self, image, text=""):
-        self.previews.append(np.array(image))
-
-    def check_cancelled(self):
-        self.checks += 1
-        if self.cancel_after is not None and self.checks > self.cancel_after:
-            raise FillCancelled("cancelled by the test")
+from tests.methods.method_support import RecordingContext as _Ctx
+from tests.methods.method_support import run_in_regions
 
 
 def _run(image, hole, ctx=None, **values):
@@ -66,8 +44,7 @@ def test_fill_is_copied_texture_and_outside_pixels_are_untouched():
     mask[20:45, 30:60] = 255
     method = CriminisiMethod()
     params = make_params(method.Params, {"patch_size": 5})
-    out = inpaint_regions(pixels, mask, lambda task: method.run(task.image, task.hole, params, _Ctx()),
-                          RegionOptions(context_margin=method.context_margin(params)))
+    out = run_in_regions(method, params, pixels, mask)
     keep = mask == 0
     assert np.array_equal(out[keep], pixels[keep])
     # every filled pixel is a copy of a known pixel (exemplar copy, no blending)

@@ -9,23 +9,7 @@ import pytest
 from inpaint_studio.core.pixels import from_float, to_float
 from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import make_params
-
-
-class _Ctx:
-    device = "cpu"
-    seed = 0
-
-    def __init__(self):
-        self.fractions = []
-
-    def progress(self, fraction, text=""):
-        self.fractions.append(fraction)
-
-    def preview(self, image, text=""):
-        pass
-
-    def check_cancelled(self):
-        pass
+from tests.methods.method_support import RecordingContext as _Ctx
 
 
 def _hole_psnr(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> float:

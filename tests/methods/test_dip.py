@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from inpaint_studio.core.errors import FillCancelled
-from inpaint_studio.core.regions import RegionOptions, inpaint_regions
 from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import make_params
 from inpaint_studio.methods.classical.diffusion import diffusion_fill
 from inpaint_studio.methods.dip import DeepImagePriorMethod
 from inpaint_studio.runtime.jobs import CancelToken, FillRequest, run_fill
+from tests.methods.method_support import RecordingContext as _Ctx
+from tests.methods.method_support import run_in_regions
 
 torch = pytest.importorskip("torch")
 
@@ -28,28 +29,6 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class _Ctx:
-    device = "cpu"
-
-    def __init__(self, seed: int = 0, cancel_after: int | None = None) -> None:
-        self.seed = seed
-        self.previews: list[tuple[np.ndarray, str]] = []
-        self.texts: list[str] = []
-        self.checks = 0
-        self.cancel_after = cancel_after
-
-    def progress(self, fraction, text=""):
-        self.texts.append(text)
-
-    def preview(self, image, text=""):
-        self.previews.append((np.array(image, copy=True), text))
-
-    def check_cancelled(self):
-        self.checks += 1
-        if self.cancel_after is not None and self.checks > self.cancel_after:
-            raise FillCancelled("cancelled by the test")
 
 
 def _stripes(h: int = 48, w: int = 64) -> np.ndarray:
@@ -108,17 +87,17 @@ def test_previews_arrive_in_iteration_order_with_rate_in_the_text():
     image, hole = _stripes(), _box_hole()
     out = DeepImagePriorMethod().run(image, hole, _params(), ctx)
     assert out.shape == image.shape
-    iterations = [int(_ITER.search(text).group(1)) for _, text in ctx.previews]
+    iterations = [int(_ITER.search(text).group(1)) for text in ctx.preview_texts]
     assert iterations[0] == 0 and len(iterations) >= 5
     assert iterations == sorted(set(iterations))
-    assert all(p.shape == image.shape for p, _ in ctx.previews)
+    assert all(p.shape == image.shape for p in ctx.previews)
     assert re.search(r"iter \d+/12 · [\d.]+ it/s · loss [\d.]+", ctx.texts[-1])
 
 
 def test_preview_interval_counts_iterations():
     ctx = _Ctx()
     DeepImagePriorMethod().run(_stripes(), _box_hole(), _params(preview_every=5, keep_best=False), ctx)
-    iterations = [int(_ITER.search(text).group(1)) for _, text in ctx.previews]
+    iterations = [int(_ITER.search(text).group(1)) for text in ctx.preview_texts]
     assert iterations == [0, 5, 10]
 
 
@@ -167,8 +146,7 @@ def test_unmasked_pixels_are_untouched_after_compositing():
     mask[12:22, 20:33] = 255
     method = DeepImagePriorMethod()
     params = _params(iterations=3)
-    options = RegionOptions(context_margin=method.context_margin(params), working_size=method.working_size)
-    out = inpaint_regions(pixels, mask, lambda t: method.run(t.image, t.hole, params, _Ctx()), options)
+    out = run_in_regions(method, params, pixels, mask, working_size=method.working_size)
     assert np.array_equal(out[mask == 0], pixels[mask == 0])
     assert not np.array_equal(out[mask > 0], pixels[mask > 0])
 

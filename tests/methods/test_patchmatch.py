@@ -7,34 +7,11 @@ import pytest
 
 from inpaint_studio.core.errors import FillCancelled, InvalidParameterError
 from inpaint_studio.core.pixels import from_float, to_float
-from inpaint_studio.core.regions import RegionOptions, inpaint_regions
 from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import make_params
 from inpaint_studio.methods.patchmatch import PatchMatchMethod
-
-
-class _Ctx:
-    device = "cpu"
-
-    def __init__(self, seed: int = 0, sampling_area: np.ndarray | None = None,
-                 cancel_after: int | None = None):
-        self.seed = seed
-        self.sampling_area = sampling_area
-        self.cancel_after = cancel_after
-        self.checks = 0
-        self.fractions: list[float] = []
-        self.previews: list[np.ndarray] = []
-
-    def progress(self, fraction, text=""):
-        self.fractions.append(fraction)
-
-    def preview(self, image, text=""):
-        self.previews.append(np.array(image))
-
-    def check_cancelled(self):
-        self.checks += 1
-        if self.cancel_after is not None and self.checks > self.cancel_after:
-            raise FillCancelled("cancelled by the test")
+from tests.methods.method_support import RecordingContext as _Ctx
+from tests.methods.method_support import run_in_regions
 
 
 def _run(image, hole, ctx=None, **values):
@@ -74,8 +51,7 @@ def test_pixels_outside_the_mask_are_untouched_after_compositing():
     mask[60:70, 90:110] = 255
     method = PatchMatchMethod()
     params = make_params(method.Params, {"patch_size": 5})
-    out = inpaint_regions(pixels, mask, lambda task: method.run(task.image, task.hole, params, _Ctx()),
-                          RegionOptions(context_margin=method.context_margin(params)))
+    out = run_in_regions(method, params, pixels, mask)
     keep = mask == 0
     assert np.array_equal(out[keep], pixels[keep])
     assert not np.array_equal(out[~keep], pixels[~keep])
@@ -139,8 +115,7 @@ def test_16_bit_fill_keeps_full_depth():
     mask[25:50, 25:50] = 255
     method = PatchMatchMethod()
     params = method.default_params()
-    out = inpaint_regions(pixels, mask, lambda task: method.run(task.image, task.hole, params, _Ctx()),
-                          RegionOptions(context_margin=method.context_margin(params)))
+    out = run_in_regions(method, params, pixels, mask)
     filled = out[mask > 0]
     assert out.dtype == np.uint16
     assert np.count_nonzero(filled % 257) > 0.9 * filled.size

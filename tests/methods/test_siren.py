@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from inpaint_studio.core.errors import FillCancelled
-from inpaint_studio.core.regions import RegionOptions, inpaint_regions
 from inpaint_studio.methods.base import make_params
 from inpaint_studio.methods.siren import SirenMethod
+from tests.methods.method_support import RecordingContext as _Ctx
+from tests.methods.method_support import run_in_regions
 
 torch = pytest.importorskip("torch")
 
@@ -24,28 +25,6 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class _Ctx:
-    device = "cpu"
-
-    def __init__(self, seed: int = 0, cancel_after: int | None = None) -> None:
-        self.seed = seed
-        self.previews: list[str] = []
-        self.texts: list[str] = []
-        self.checks = 0
-        self.cancel_after = cancel_after
-
-    def progress(self, fraction, text=""):
-        self.texts.append(text)
-
-    def preview(self, image, text=""):
-        self.previews.append(text)
-
-    def check_cancelled(self):
-        self.checks += 1
-        if self.cancel_after is not None and self.checks > self.cancel_after:
-            raise FillCancelled("cancelled by the test")
 
 
 def _gradient(h: int = 40, w: int = 48) -> np.ndarray:
@@ -86,7 +65,7 @@ def test_fills_a_smooth_gradient_hole_well(encoding, size, floor):
 def test_previews_are_in_iteration_order():
     ctx = _Ctx()
     SirenMethod().run(_gradient(), _hole(), _params(iterations=40), ctx)
-    iterations = [int(_ITER.search(t).group(1)) for t in ctx.previews]
+    iterations = [int(_ITER.search(t).group(1)) for t in ctx.preview_texts]
     assert iterations == [10, 20, 30, 40]
     assert re.search(r"iter 40/40 · [\d.]+ it/s · loss [\d.]+", ctx.texts[-1])
 
@@ -111,6 +90,5 @@ def test_unmasked_pixels_are_untouched_after_compositing():
     mask = np.zeros((36, 44), np.uint8)
     mask[10:20, 12:30] = 255
     method, params = SirenMethod(), _params(iterations=5)
-    options = RegionOptions(context_margin=method.context_margin(params), working_size=method.working_size)
-    out = inpaint_regions(pixels, mask, lambda t: method.run(t.image, t.hole, params, _Ctx()), options)
+    out = run_in_regions(method, params, pixels, mask, working_size=method.working_size)
     assert np.array_equal(out[mask == 0], pixels[mask == 0])
