@@ -84,3 +84,27 @@ def window(qapp: QApplication, monkeypatch: pytest.MonkeyPatch,
     win.bridge.shutdown()
     win.deleteLater()
     qapp.processEvents()
+
+
+@pytest.fixture
+def make_editor(qtbot):
+    """A bare canvas + tools over a fresh Document showing ``photo``, without the main window."""
+    from types import SimpleNamespace
+
+    from inpaint_studio.ui.canvas import CanvasView
+    from inpaint_studio.ui.document import Document
+    from inpaint_studio.ui.tools import ToolController
+
+    def make(photo: Any) -> SimpleNamespace:
+        document = Document()
+        canvas = CanvasView()
+        qtbot.addWidget(canvas)
+        canvas.resize(400, 300)
+        canvas.set_document(document)
+        tools = ToolController(document, canvas)
+        document.open(photo)
+        canvas.show()
+        qtbot.waitExposed(canvas)
+        return SimpleNamespace(doc=document, canvas=canvas, tools=tools)
+
+    return make

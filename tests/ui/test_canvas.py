@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -30,17 +29,8 @@ def _photo(height: int = 200, width: int = 300, dtype: type = np.uint8) -> Photo
 
 
 @pytest.fixture
-def editor(qtbot):
-    document = Document()
-    canvas = CanvasView()
-    qtbot.addWidget(canvas)
-    canvas.resize(400, 300)
-    canvas.set_document(document)
-    tools = ToolController(document, canvas)
-    document.open(_photo())
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    return SimpleNamespace(doc=document, canvas=canvas, tools=tools)
+def editor(make_editor):
+    return make_editor(_photo())
 
 
 def _colour_at(canvas: CanvasView, image_x: float, image_y: float) -> tuple[int, int, int]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.ui.canvas import CanvasView
-from inpaint_studio.ui.document import Document
-from inpaint_studio.ui.tools import ToolController, size_step
+from inpaint_studio.ui.tools import size_step
 
 pytestmark = pytest.mark.gui
 
@@ -20,18 +17,10 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def editor(qtbot):
-    document = Document()
-    canvas = CanvasView()
-    qtbot.addWidget(canvas)
-    canvas.resize(400, 300)
-    canvas.set_document(document)
-    tools = ToolController(document, canvas)
-    document.open(Photo(pixels=np.full((200, 300, 3), 100, np.uint8)))
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    canvas.actual_size()
-    return SimpleNamespace(doc=document, canvas=canvas, tools=tools)
+def editor(make_editor):
+    editor = make_editor(Photo(pixels=np.full((200, 300, 3), 100, np.uint8)))
+    editor.canvas.actual_size()
+    return editor
 
 
 def _at(canvas: CanvasView, x: float, y: float) -> QPoint:
