@@ -59,8 +59,11 @@ def device_note(method_cls: type, device: str) -> str | None:
 
 
 def fill_pixels(pixels: Any, mask: Any, *, method: str, params: Any, seed: int, device: str,
-                source_name: str | None, progress: ProgressLine) -> Any:
-    """Run one fill through the runtime; returns the FillResult, raises on failure or cancel."""
+                source_name: str | None, progress: ProgressLine, sampling: Any = None) -> Any:
+    """Run one fill through the runtime; returns the FillResult, raises on failure or cancel.
+
+    ``sampling``: the sampling area (HxW, >0 = patches may come from here) or None.
+    """
     from inpaint_studio.methods.base import params_to_json
     from inpaint_studio.runtime.jobs import CancelToken, FillRequest, run_fill
 
@@ -71,7 +74,7 @@ def fill_pixels(pixels: Any, mask: Any, *, method: str, params: Any, seed: int, 
         progress.update(event.fraction, text, eta_s=event.eta_s)
 
     request = FillRequest(pixels=pixels, mask=mask, method=method, params=params_to_json(params),
-                          seed=seed, device=device, source_name=source_name)
+                          seed=seed, device=device, source_name=source_name, sampling=sampling)
     with ctrl_c_cancels(cancel):
         result = run_fill(request, on_progress=on_progress, cancel=cancel)
     if result.status == "cancelled" or cancel.cancelled:
@@ -89,6 +92,19 @@ def write_record(result: Any, out_path: Path) -> Path:
     return result.provenance.write_sidecar(sidecar_path(out_path))
 
 
+def load_sampling_mask(path: Path, shape: tuple[int, int], max_pixels: int | None) -> Any:
+    """``--sampling-mask``: white = patches may come from here. An all-black file is a mistake
+    (it would silently mean "anywhere"), so it is refused rather than ignored."""
+    from inpaint_studio.core import io
+    from inpaint_studio.core.errors import InvalidInputError
+
+    sampling = io.load_mask(path, shape, max_pixels=max_pixels)
+    if not sampling.any():
+        raise InvalidInputError(f"the sampling mask {path.name} is all black: paint white where the fill "
+                                "may copy from")
+    return sampling
+
+
 def run(args: argparse.Namespace) -> int:
     method_cls, params, device = check_common_options(args)
     from inpaint_studio.core import io
@@ -101,8 +117,12 @@ def run(args: argparse.Namespace) -> int:
                                      "save as PNG or TIFF for 16-bit")
     require_file(image_path, "image")
     require_file(mask_path, "mask")
-    check_output_file(out_path, overwrite=args.overwrite, record=args.record,
-                      inputs=[(image_path, "image"), (mask_path, "mask")])
+    inputs = [(image_path, "image"), (mask_path, "mask")]
+    sampling_path = Path(args.sampling_mask) if getattr(args, "sampling_mask", None) else None
+    if sampling_path is not None:
+        require_file(sampling_path, "sampling mask")
+        inputs.append((sampling_path, "sampling mask"))
+    check_output_file(out_path, overwrite=args.overwrite, record=args.record, inputs=inputs)
 
     progress = ProgressLine(enabled=False if args.quiet else None)
     note = device_note(method_cls, device)
@@ -114,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     shape = photo.pixels.shape[:2]
     mask = io.load_mask(mask_path, shape, max_pixels=args.max_pixels)
     check_mask_usable(mask, shape)
+    sampling = None if sampling_path is None else load_sampling_mask(sampling_path, shape, args.max_pixels)
 
     if not args.quiet and photo.source_format != out_format:
         for loss in io.metadata_losses(photo, out_format, bit_depth=args.bit_depth):
@@ -121,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     progress.set_prefix(method_cls.name)
     try:
         result = fill_pixels(photo.pixels, mask, method=method_cls.name, params=params, seed=args.seed,
-                             device=device, source_name=image_path.name, progress=progress)
+                             device=device, source_name=image_path.name, progress=progress,
+                             sampling=sampling)
     finally:
         progress.clear()
 

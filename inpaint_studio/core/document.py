@@ -48,7 +48,8 @@ class DocumentEvents:
         pixels_regions_changed(list[BBox] | None): the same change as separate boxes (fired just
         before pixels_changed), so a view refreshes six stroke-sized boxes rather than the box around
         all six; mask_changed(bbox | None); history_changed(); modified_changed(bool);
-        photo_replaced() when a different photo (or size) is opened.
+        photo_replaced() when a different photo (or size) is opened; sampling_changed(bbox | None)
+        when the sampling area (where patch-based fills may copy from) is painted, set, undone or reset.
     The document itself keeps the pixels as opened (:meth:`Document.original_pixels`), so a view
     showing "the original" needs nothing from ``pixels_changing``.
     """
@@ -58,6 +59,7 @@ class DocumentEvents:
         self.pixels_changed = Event("pixels_changed")
         self.pixels_regions_changed = Event("pixels_regions_changed")
         self.mask_changed = Event("mask_changed")
+        self.sampling_changed = Event("sampling_changed")
         self.history_changed = Event("history_changed")
         self.modified_changed = Event("modified_changed")
         self.photo_replaced = Event("photo_replaced")
@@ -144,7 +146,10 @@ class Document:
         self.history = History(history_limit_bytes, on_drop=self._on_step_dropped)
         self._photo: Photo | None = None
         self._mask: np.ndarray | None = None
-        self._stroke: tuple[str, dict[tuple[int, int], np.ndarray]] | None = None
+        # the sampling area: allocated on first use (100 MB saved on a 100 MP photo nobody samples on)
+        self._sampling: np.ndarray | None = None
+        # (label, layer, the layer's tiles as they were before the stroke)
+        self._stroke: tuple[str, str, dict[tuple[int, int], np.ndarray]] | None = None
         self._base_pixel_state = 0  # "the pixels as opened", or the newest pixel step memory forgot
         self._saved_state: int | None = 0
         self._modified = False
@@ -169,6 +174,20 @@ class Document:
     def mask(self) -> np.ndarray | None:
         """The live coverage mask (H x W uint8). Read it; change it only through this class."""
         return self._mask
+
+    @property
+    def sampling(self) -> np.ndarray | None:
+        """The live sampling area (H x W uint8, >0 = a fill may copy from here); None until first painted.
+
+        Read it; change it only through this class. All zero (cleared) means the same as None: no
+        sampling area, copy from anywhere — so it can be passed to ``FillRequest.sampling`` as it is.
+        Like the mask it is a working layer: painting it never marks the photo modified.
+        """
+        return self._sampling
+
+    @property
+    def has_sampling(self) -> bool:
+        return self._sampling is not None and bool(self._sampling.any())
 
     @property
     def shape(self) -> tuple[int, int] | None:
@@ -216,6 +235,7 @@ class Document:
             photo.pixels = np.ascontiguousarray(photo.pixels).copy()
         self._stroke = None
         self._photo, self._mask = photo, coverage
+        self._sampling = None
         self.history.clear()
         self._base_pixel_state = 0
         self._saved_state = 0
@@ -227,6 +247,7 @@ class Document:
         self.events.pixels_regions_changed.emit(None)
         self.events.pixels_changed.emit(None)
         self._emit_mask_changed(None)
+        self.events.sampling_changed.emit(None)
         self.events.history_changed.emit()
         self._update_modified()
 
@@ -241,44 +262,52 @@ class Document:
 
     # brush strokes ----------------------------------------------------------------------------
 
-    def begin_stroke(self, label: str = "Brush stroke") -> None:
-        """Start one undo step of brush dabs (a mouse press). A stroke still open is committed first."""
+    def begin_stroke(self, label: str = "Brush stroke", layer: str = "mask") -> None:
+        """Start one undo step of brush dabs (a mouse press). A stroke still open is committed first.
+
+        ``layer``: "mask" (what to fill) or "sampling" (where the fill may copy from).
+        """
         self._require_photo()
+        if layer not in ("mask", "sampling"):
+            raise InvalidParameterError(f"a stroke paints the 'mask' or the 'sampling' layer, not {layer!r}")
         if self._stroke is not None:
             self.end_stroke()
-        self._stroke = (label, {})
+        if layer == "sampling":
+            self._ensure_sampling()
+        self._stroke = (label, layer, {})
 
     def stroke_to(self, p0: tuple[float, float], p1: tuple[float, float], radius: float,
                   value: int = 255, hardness: float = 1.0) -> BBox:
-        """Paint a segment of the open stroke into the mask (value 0 erases); returns the changed box.
+        """Paint a segment of the open stroke into its layer (value 0 erases); returns the changed box.
 
         Points are in mask_ops' pixel-centre convention (see the module docstring).
         """
         if self._stroke is None or self._mask is None:
             raise RuntimeError("begin_stroke() before stroke_to()")
-        mask = self._mask
+        _label, layer, saved = self._stroke
+        mask = self._layer(layer)
         box = mask_ops.segment_bbox(mask.shape, p0, p1, radius)
         if box.is_empty:
             return box
-        saved = self._stroke[1]
         for ty in range(box.top // _STROKE_TILE, (box.bottom - 1) // _STROKE_TILE + 1):
             for tx in range(box.left // _STROKE_TILE, (box.right - 1) // _STROKE_TILE + 1):
                 if (ty, tx) not in saved:
                     saved[(ty, tx)] = mask[self._tile_box(ty, tx).slices].copy()
         mask_ops.paint_segment(mask, p0, p1, radius, value, hardness)
-        self._emit_mask_changed(box)
+        self._emit_layer_changed(layer, box)
         return box
 
     def end_stroke(self) -> Step | None:
         """Close the stroke as one undo step (only the tiles it changed); None if it changed nothing."""
         if self._stroke is None or self._mask is None:
             return None
-        label, saved = self._stroke
+        label, layer, saved = self._stroke
         self._stroke = None
+        target = self._layer(layer)
         edits: list[Edit] = []
         for (ty, tx), before in sorted(saved.items()):
             box = self._tile_box(ty, tx)
-            edits.extend(diff_edits("mask", before, self._mask[box.slices], box, tile=_STROKE_TILE))
+            edits.extend(diff_edits(layer, before, target[box.slices], box, tile=_STROKE_TILE))
         step = self.history.push_step(label, edits)
         if step is not None:
             self.events.history_changed.emit()
@@ -288,16 +317,17 @@ class Document:
         """Undo the open stroke's dabs and forget it: no history step, the mask as before the press."""
         if self._stroke is None or self._mask is None:
             return
-        _label, saved = self._stroke
+        _label, layer, saved = self._stroke
         self._stroke = None
+        target = self._layer(layer)
         boxes = []
         for (ty, tx), before in saved.items():
             box = self._tile_box(ty, tx)
-            self._mask[box.slices] = before
+            target[box.slices] = before
             boxes.append(box)
         union = _union(boxes)
         if union is not None:
-            self._emit_mask_changed(union)
+            self._emit_layer_changed(layer, union)
 
     def _tile_box(self, ty: int, tx: int) -> BBox:
         assert self._mask is not None
@@ -349,6 +379,52 @@ class Document:
         self._require_photo()
         self.end_stroke()
         return self._push_edits(label, list(edits))
+
+    # the sampling area ------------------------------------------------------------------------
+
+    def set_sampling(self, values: np.ndarray | None, label: str | None = None) -> Step | None:
+        """Replace the sampling area (import, invert, "use everything") as one undo step; None clears it.
+
+        Only the tiles that differ are stored, as for :meth:`set_mask`. Returns None if nothing changed.
+        """
+        self._require_photo()
+        assert self._mask is not None
+        self.end_stroke()
+        if values is None:
+            if self._sampling is None:
+                return None
+            box = mask_ops.bbox_of(self._sampling)
+            if box is None:
+                return None
+            return self._push_edits(label or "Clear sampling area", diff_edits(
+                "sampling", self._sampling[box.slices], np.zeros((box.height, box.width), np.uint8), box))
+        self._check_mask_shape(values, self._mask.shape)
+        coverage = mask_ops._coverage(values)  # read-only use: values are copied into edits
+        current = self._ensure_sampling()
+        box = BBox.of_shape(coverage.shape)
+        return self._push_edits(label or "Set sampling area",
+                                diff_edits("sampling", current, coverage, box))
+
+    def _ensure_sampling(self) -> np.ndarray:
+        assert self._mask is not None
+        if self._sampling is None:
+            self._sampling = np.zeros(self._mask.shape, np.uint8)
+        return self._sampling
+
+    def _layer(self, layer: str) -> np.ndarray:
+        """The live array of a layer an edit or stroke writes."""
+        assert self._photo is not None and self._mask is not None
+        if layer == "pixels":
+            return self._photo.pixels
+        if layer == "sampling":
+            return self._ensure_sampling()
+        return self._mask
+
+    def _emit_layer_changed(self, layer: str, box: BBox | None) -> None:
+        if layer == "sampling":
+            self.events.sampling_changed.emit(box)
+        else:
+            self._emit_mask_changed(box)
 
     # fills ------------------------------------------------------------------------------------
 
@@ -525,7 +601,7 @@ class Document:
                 self._snapshots = 0
             self._pixels_revision += 1
         for edit in edits:
-            target = self._photo.pixels if edit.layer == "pixels" else self._mask
+            target = self._layer(edit.layer)
             target[edit.bbox.slices] = edit.before if use_before else edit.after
         if announce:
             self._announce(edits)
@@ -533,12 +609,15 @@ class Document:
     def _announce(self, edits: list[Edit]) -> None:
         pixel_box = _union(edit.bbox for edit in edits if edit.layer == "pixels")
         mask_box = _union(edit.bbox for edit in edits if edit.layer == "mask")
+        sampling_box = _union(edit.bbox for edit in edits if edit.layer == "sampling")
         if pixel_box is not None:
             self.events.pixels_regions_changed.emit(
                 merge_boxes(edit.bbox for edit in edits if edit.layer == "pixels"))
             self.events.pixels_changed.emit(pixel_box)
         if mask_box is not None:
             self._emit_mask_changed(mask_box)
+        if sampling_box is not None:
+            self.events.sampling_changed.emit(sampling_box)
 
     def _emit_mask_changed(self, box: BBox | None) -> None:
         self._mask_revision += 1

@@ -23,7 +23,7 @@ from inpaint_studio.core.types import BBox
 
 __all__ = ["DEFAULT_LIMIT_BYTES", "Edit", "History", "Layer", "Step"]
 
-Layer = Literal["pixels", "mask"]
+Layer = Literal["pixels", "mask", "sampling"]
 
 #: 512 MiB: dozens of fills on a 100 MP photo, thousands of strokes
 DEFAULT_LIMIT_BYTES = 512 * 1024 * 1024
@@ -41,8 +41,8 @@ class Edit:
     after: np.ndarray
 
     def __post_init__(self) -> None:
-        if self.layer not in ("pixels", "mask"):
-            raise ValueError(f"an edit's layer is 'pixels' or 'mask', got {self.layer!r}")
+        if self.layer not in ("pixels", "mask", "sampling"):
+            raise ValueError(f"an edit's layer is 'pixels', 'mask' or 'sampling', got {self.layer!r}")
         expected = (self.bbox.height, self.bbox.width)
         if self.before.shape[:2] != expected or self.after.shape != self.before.shape:
             raise ValueError(f"edit arrays {self.before.shape} / {self.after.shape} do not match the box "

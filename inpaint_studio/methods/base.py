@@ -226,6 +226,8 @@ class Method(ABC):
     working_size: ClassVar[int | None] = None
     #: True when it needs torch (and so honours ``ctx.device``)
     uses_torch: ClassVar[bool] = False
+    #: True when it copies patches and honours a sampling area (``ctx.sampling_area``)
+    uses_sampling: ClassVar[bool] = False
 
     def default_params(self) -> Any:
         return self.Params()

@@ -280,6 +280,8 @@ class CriminisiMethod(Method):
     description = "Copies whole patches edge-first, so lines continue into the hole; for structured scenes."
     Params: ClassVar[type] = CriminisiParams
     iterative = True
+    #: honours a sampling area (``ctx.sampling_area``): the runtime grows crops to reach it
+    uses_sampling = True
 
     def _radius(self, params: Any) -> int:
         return params.search_radius if params.search_radius > 0 else max(40, 5 * params.patch_size)

@@ -201,8 +201,14 @@ class RegionContext:
         cancel: CancelToken,
         reporter: FillReporter,
         models: ModelSession | None = None,
+        hole_share: float = 1.0,
     ) -> None:
         self.device = device
+        #: this region's place in the fill (a method sharing a per-fill budget splits it by these)
+        self.region_index = task.index
+        self.region_count = task.count
+        #: this region's share of all the fill's hole pixels (0..1, native resolution)
+        self.hole_share = float(hole_share)
         #: the device the method actually ran on, as it reported it (None: it did not say)
         self.device_used: str | None = None
         self._models = models
@@ -213,6 +219,12 @@ class RegionContext:
         self._options = options
         self._cancel = cancel
         self._reporter = reporter
+
+    @property
+    def sampling_area(self) -> np.ndarray | None:
+        """Where the method may copy patches from (bool, the shape of its hole, never inside it);
+        None: anywhere outside the hole. Patch-based methods honour it; the others never see one."""
+        return self._task.sampling
 
     def _label(self, text: str) -> str:
         if self._task.count <= 1:

@@ -24,6 +24,7 @@ from inpaint_studio.core.errors import (
     EmptyImageError,
     FillCancelled,
     InpaintStudioError,
+    InvalidInputError,
     InvalidParameterError,
     MethodFailedError,
     UnsupportedFormatError,
@@ -82,6 +83,8 @@ class FillRequest:
     sends a crop adds the crop's offset). ``params`` holds raw values (strings allowed, as the CLI
     gives them); they are validated when the fill runs and a bad one gives a failed result.
     ``regions`` None means the method's defaults (see :func:`default_region_options`).
+    ``sampling`` (HxW, >0 = patches may come from here; None or all zero: anywhere) is the sampling
+    area of methods that copy patches (``uses_sampling``); the others ignore it, with a note.
     Construction never validates the data: every problem is reported by the result.
     """
 
@@ -95,11 +98,15 @@ class FillRequest:
     regions: RegionOptions | None = None
     #: file name or title of the photo, for the provenance record
     source_name: str | None = None
+    #: where patches may be copied from (HxW, >0 = allowed); None: anywhere outside the hole
+    sampling: np.ndarray | None = None
     request_id: str = field(default_factory=_new_request_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pixels", _frozen_copy(self.pixels))
         object.__setattr__(self, "mask", _frozen_copy(self.mask))
+        if self.sampling is not None:
+            object.__setattr__(self, "sampling", _frozen_copy(self.sampling))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params or {})))
 
 
@@ -137,6 +144,31 @@ def _check_pixels(pixels: np.ndarray) -> None:
             f"expected an RGB image of height x width x 3, got an array of shape {pixels.shape}")
     if pixels.shape[0] == 0 or pixels.shape[1] == 0:
         raise EmptyImageError("the image is empty (0 pixels wide or high)")
+
+
+def _sampling_area(sampling: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    """The validated sampling area as bool HxW, or None when none was given (or nothing is painted).
+
+    All zero means "nothing painted" (the GUI's empty layer), not "copy from nowhere". A sampling
+    area lying entirely inside the hole leaves nothing to copy from: that is the user's mistake,
+    said plainly rather than as a method's failure.
+    """
+    if sampling is None:
+        return None
+    try:
+        coverage = as_coverage(sampling)
+    except InvalidInputError as exc:  # "the mask ..." would point at the wrong layer
+        raise InvalidInputError(f"sampling area: {exc}") from None
+    if coverage.shape != mask.shape:
+        (samp_h, samp_w), (mask_h, mask_w) = coverage.shape, mask.shape
+        raise InvalidInputError(f"the sampling area is {samp_w}x{samp_h} but the image is {mask_w}x{mask_h}")
+    allowed = coverage > 0
+    if not allowed.any():
+        return None
+    if not (allowed & (mask == 0)).any():
+        raise InvalidInputError("the sampling area lies entirely inside the area to fill: paint it where "
+                                "the fill may copy from")
+    return allowed
 
 
 def _check_seed(seed: Any) -> int:
@@ -179,6 +211,7 @@ class _Run:
         self.device: DeviceChoice | None = None
         self.image_digest: dict[str, Any] | None = None
         self.mask_digest: dict[str, Any] | None = None
+        self.sampling_digest: dict[str, Any] | None = None
         self.regions: list[dict[str, Any]] = []
         self.region_seconds: list[float] = []
         self.boxes: list[BBox] = []
@@ -221,6 +254,7 @@ class _Run:
             message=message,
             request_id=self.request.request_id,
             weights=self.models.weights_json(),
+            sampling=self.sampling_digest,
         )
 
     def result(self, status: FillStatus, message: str, *, pixels: np.ndarray | None = None,
@@ -276,6 +310,13 @@ def run_fill(
             else:
                 run.device = device_for_method(method.uses_torch, request.device)
             options = request.regions or default_region_options(method, params)
+            sampling = _sampling_area(request.sampling, mask)
+            if sampling is not None and not getattr(method, "uses_sampling", False):
+                run.models.note(f"{method.label} does not use a sampling area; it was ignored")
+                sampling = None
+            if sampling is not None:
+                run.sampling_digest = array_digest(sampling)
+            hole_total = max(1, int(np.count_nonzero(mask)))
             cancel.raise_if_cancelled()
 
             def fill(task: RegionTask) -> np.ndarray:
@@ -283,7 +324,8 @@ def run_fill(
                 run.boxes.append(task.bbox)
                 ctx = RegionContext(task=task, pixels=pixels, mask=mask, options=options,
                                     device=run.device.device, seed=seed, cancel=cancel, reporter=reporter,
-                                    models=run.models)
+                                    models=run.models,
+                                    hole_share=np.count_nonzero(mask[task.bbox.slices]) / hole_total)
                 _seed_everything(seed, method.uses_torch)
                 t_region = time.perf_counter()
                 try:
@@ -302,7 +344,7 @@ def run_fill(
                     text = f"region {task.index + 1}/{task.count} done"
                     reporter.offer_preview(task.bbox, lambda: crop, text)
 
-            out = inpaint_regions(pixels, mask, fill, options, on_region_done=region_done)
+            out = inpaint_regions(pixels, mask, fill, options, on_region_done=region_done, sampling=sampling)
         except FillCancelled as exc:
             _without_tracebacks(exc)
             return run.result("cancelled", "the fill was cancelled; nothing was changed", error=exc)

@@ -109,6 +109,8 @@ class Provenance:
     request_id: str = ""
     #: network weights used: {"weights", "file", "sha256", "size"} per file (learned methods only)
     weights: list[dict[str, Any]] = field(default_factory=list)
+    #: digest of the sampling area the method copied from (None: none was given or the method ignored it)
+    sampling: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,7 +126,8 @@ class Provenance:
             "device": self.device,
             "device_reason": self.device_reason,
             "source_name": self.source_name,
-            "input": {"image": self.image, "mask": self.mask},
+            "input": {"image": self.image, "mask": self.mask,
+                      **({"sampling": self.sampling} if self.sampling is not None else {})},
             "regions": _json_safe(self.regions),
             "durations": _json_safe(self.durations),
             "started_at": self.started_at,

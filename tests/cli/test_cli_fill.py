@@ -314,3 +314,47 @@ def test_unexpected_errors_are_one_line_unless_debug(monkeypatch: pytest.MonkeyP
     assert main([*argv, "--debug"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError" in err
+
+
+# ---------------------------------------------------------------- --sampling-mask (issue 5)
+
+def _red_blue_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Left red, right blue, a hole across the border, a sampling mask of the right half."""
+    image = np.zeros((40, 64, 3), np.uint8)
+    image[:, :32] = (220, 30, 30)
+    image[:, 32:] = (30, 30, 220)
+    mask = np.zeros((40, 64), np.uint8)
+    mask[14:26, 24:40] = 255
+    sampling = np.zeros((40, 64), np.uint8)
+    sampling[:, 32:] = 255
+    photo = tmp_path / "photo.png"
+    assert cv2.imwrite(str(photo), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    assert cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    assert cv2.imwrite(str(tmp_path / "sampling.png"), sampling)
+    return photo, tmp_path / "mask.png", tmp_path / "sampling.png"
+
+
+def test_sampling_mask_limits_where_the_fill_copies_from(tmp_path: Path, read_rgb: Callable) -> None:
+    photo, mask, sampling = _red_blue_files(tmp_path)
+    out = tmp_path / "out.png"
+    assert main(["fill", str(photo), str(mask), "-o", str(out), "-m", "criminisi",
+                 "--sampling-mask", str(sampling), "-q"]) == 0
+    filled = read_rgb(out)[read_rgb(mask) > 0].astype(int)
+    assert (np.abs(filled - (30, 30, 220)) <= 40).all(), "only blue may be copied"
+
+
+def test_sampling_mask_errors_are_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo, mask, _sampling = _red_blue_files(tmp_path)
+    out = tmp_path / "out.png"
+    missing = tmp_path / "no.png"
+    assert main(["fill", str(photo), str(mask), "-o", str(out), "--sampling-mask", str(missing)]) == 2
+    assert_one_error(capsys.readouterr().err, "sampling mask not found", "no.png")
+    black = tmp_path / "black.png"
+    assert cv2.imwrite(str(black), np.zeros((40, 64), np.uint8))
+    assert main(["fill", str(photo), str(mask), "-o", str(out), "--sampling-mask", str(black)]) == 2
+    assert_one_error(capsys.readouterr().err, "black.png", "all black")
+    small = tmp_path / "small.png"
+    assert cv2.imwrite(str(small), np.full((10, 10), 255, np.uint8))
+    assert main(["fill", str(photo), str(mask), "-o", str(out), "--sampling-mask", str(small)]) == 2
+    assert_one_error(capsys.readouterr().err, "small.png", "10x10")
+    assert not out.exists()

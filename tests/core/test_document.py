@@ -273,3 +273,61 @@ def test_the_original_survives_fills_undo_and_redo_and_keeps_only_changed_tiles(
 def test_merge_boxes_joins_touching_pieces_and_keeps_distant_ones_apart():
     pieces = [BBox(0, 0, 10, 256), BBox(0, 256, 10, 300), BBox(500, 500, 510, 510)]
     assert merge_boxes(pieces) == [BBox(0, 0, 10, 300), BBox(500, 500, 510, 510)]
+
+
+# ---------------------------------------------------------------- the sampling area (issue 5)
+
+def test_painting_the_sampling_area_is_one_undo_step_and_leaves_the_mask_alone(doc):
+    sampled: list = []
+    masked: list = []
+    doc.events.sampling_changed.connect(sampled.append)
+    doc.events.mask_changed.connect(masked.append)
+    assert doc.sampling is None and not doc.has_sampling  # nothing painted: no layer allocated
+
+    doc.begin_stroke("Sampling brush", layer="sampling")
+    box = doc.stroke_to((50, 40), (60, 90), 6)
+    doc.end_stroke()
+    painted = doc.sampling.copy()
+
+    assert doc.history.steps() == (["Sampling brush"], 1)
+    assert painted[55, 60] == 255 and doc.has_sampling
+    assert not doc.mask.any() and masked == []
+    assert sampled == [box]
+    assert not doc.is_modified, "the sampling area is a working layer, not a change of the photo"
+
+    assert doc.undo() == "Sampling brush"
+    assert not doc.sampling.any() and not doc.has_sampling
+    assert doc.redo() == "Sampling brush"
+    assert np.array_equal(doc.sampling, painted)
+    assert len(sampled) == 3 and masked == []  # undo and redo announced on the sampling layer only
+
+
+def test_set_and_clear_sampling_are_undoable(doc):
+    area = np.zeros(doc.mask.shape, np.uint8)
+    area[:, 150:] = 255
+    assert doc.set_sampling(None) is None  # nothing to clear yet
+    doc.set_sampling(area, "Use the right half")
+    assert np.array_equal(doc.sampling, area)
+    step = doc.set_sampling(None)
+    assert step is not None and step.label == "Clear sampling area"
+    assert not doc.sampling.any()
+    assert doc.undo() == "Clear sampling area"
+    assert np.array_equal(doc.sampling, area)
+    assert doc.undo() == "Use the right half"
+    assert not doc.sampling.any()
+    with pytest.raises(MaskMismatchError):
+        doc.set_sampling(np.zeros((10, 10), np.uint8))
+
+
+def test_aborting_a_sampling_stroke_restores_it_and_opening_a_photo_resets_it(doc):
+    doc.set_sampling(np.full(doc.mask.shape, 255, np.uint8), "All")
+    doc.begin_stroke("Erase sampling", layer="sampling")
+    doc.stroke_to((100, 100), (100, 200), 10, value=0)
+    doc.abort_stroke()
+    assert doc.sampling.all() and doc.history.steps() == (["All"], 1)
+    reset: list = []
+    doc.events.sampling_changed.connect(reset.append)
+    doc.open(_photo(50, 60))
+    assert doc.sampling is None and reset == [None]
+    with pytest.raises(Exception, match="sampling"):
+        doc.begin_stroke("x", layer="pixels")

@@ -174,3 +174,95 @@ def test_prepare_region_never_shrinks_the_hole():
     box = plan_regions(mask, RegionOptions(working_size=32))[0]
     task = prepare_region(image, mask, box, RegionOptions(working_size=32))
     assert task.hole.any() and task.scale < 1
+
+
+# ---------------------------------------------------------------- sampling area (issue 5)
+
+def _far_sampling_case() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 20 px hole at the left, a sampling area 480 px away at the right of a 200 x 700 frame."""
+    image = np.full((200, 700, 3), 100, np.uint8)
+    image[:, 600:] = (20, 200, 20)
+    mask = np.zeros((200, 700), np.uint8)
+    mask[90:110, 90:110] = 255
+    sampling = np.zeros((200, 700), np.uint8)
+    sampling[:, 600:] = 255
+    return image, mask, sampling
+
+
+def test_a_crop_grows_to_reach_a_distant_sampling_area():
+    _image, mask, sampling = _far_sampling_case()
+    options = RegionOptions(context_margin=32)
+    (plain,) = plan_regions(mask, options)
+    assert plain.right < 600  # without help the method would never see the sampling area
+    (box,) = plan_regions(mask, options, sampling)
+    assert box.top <= 90 and box.left <= 90 and box.bottom >= 110  # still holds the hole
+    # as many sampling pixels as half the known context the method asked for, not a sliver
+    assert (sampling[box.slices] > 0).sum() >= (plain.area - 400) // 2
+    assert box.right < 700  # only as far as needed: not the whole sampling area
+
+
+def test_a_crop_that_already_holds_the_sampling_area_keeps_its_size():
+    _image, mask, _sampling = _far_sampling_case()
+    options = RegionOptions(context_margin=32)
+    everywhere = np.full(mask.shape, 255, np.uint8)
+    assert plan_regions(mask, options, everywhere) == plan_regions(mask, options)
+
+
+def test_a_sampling_area_out_of_reach_is_a_clear_error():
+    from inpaint_studio.core.errors import InvalidInputError
+    from inpaint_studio.core.regions import SAMPLING_REACH
+
+    width = 3 * SAMPLING_REACH
+    mask = np.zeros((40, width), bool)
+    mask[15:25, 10:20] = True
+    sampling = np.zeros((40, width), np.uint8)
+    sampling[:, -10:] = 255
+    with pytest.raises(InvalidInputError, match="sampling area is more than"):
+        plan_regions(mask, RegionOptions(), sampling)
+
+
+def test_grown_crops_stay_disjoint_and_cover_every_hole():
+    mask = np.zeros((120, 400), bool)
+    mask[20:26, 20:26] = True
+    mask[90:96, 40:46] = True
+    sampling = np.zeros((120, 400), np.uint8)
+    sampling[:, 330:] = 255
+    boxes = plan_regions(mask, RegionOptions(context_margin=8, context_factor=0.0), sampling)
+    cover = np.zeros(mask.shape, np.int32)
+    for box in boxes:
+        cover[box.slices] += 1
+    assert cover.max() == 1 and (cover[mask] == 1).all()
+    assert all((sampling[box.slices] > 0).any() for box in boxes)
+
+
+def test_tasks_carry_the_sampling_area_at_working_size_never_in_the_hole():
+    image = np.zeros((100, 100, 3), np.uint8)
+    mask = np.zeros((100, 100), bool)
+    mask[40:60, 40:60] = True
+    sampling = np.zeros((100, 100), np.uint8)
+    sampling[:, 50:] = 255  # half of it lies in the hole
+    seen = []
+
+    def fill(task: RegionTask) -> np.ndarray:
+        seen.append(task)
+        return task.image
+
+    inpaint_regions(image, mask, fill, RegionOptions(mode="whole", working_size=50), sampling=sampling)
+    (task,) = seen
+    assert task.sampling is not None and task.sampling.dtype == bool
+    assert task.sampling.shape == task.hole.shape == (50, 50)
+    assert not (task.sampling & task.hole).any()
+    assert task.sampling[:, 26:].any() and not task.sampling[:, :24].any()  # the right half, downscaled
+    seen.clear()
+    inpaint_regions(image, mask, fill, RegionOptions(mode="whole"))
+    assert seen[0].sampling is None
+
+
+def test_a_sampling_area_of_another_size_is_a_clear_error():
+    from inpaint_studio.core.errors import InvalidInputError
+
+    image = np.zeros((20, 30, 3), np.uint8)
+    mask = np.zeros((20, 30), bool)
+    mask[5:8, 5:8] = True
+    with pytest.raises(InvalidInputError, match="sampling area is 20x30 but the image is 30x20"):
+        inpaint_regions(image, mask, _constant_fill(0.5), sampling=np.ones((30, 20), np.uint8))

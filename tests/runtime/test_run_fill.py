@@ -220,3 +220,88 @@ def test_the_method_gets_the_requested_seed(fakes: None, photo: np.ndarray, mask
     monkeypatch.setattr(SlowMethod, "run", spy)
     assert run_fill(FillRequest(photo, mask, "test-slow", seed=99, device="cuda")).ok
     assert seen == [(99, "cpu")]
+
+
+# ---------------------------------------------------------------- sampling area (issue 5)
+
+def _spy_sampling(monkeypatch: pytest.MonkeyPatch, uses_sampling: bool) -> list:
+    """Record what ``ctx.sampling_area`` (and the region bookkeeping) the fake method sees."""
+    seen = []
+    original = SlowMethod.run
+
+    def spy(self, image, hole, params, ctx):
+        area = ctx.sampling_area
+        seen.append({"area": None if area is None else area.copy(), "hole": hole.copy(),
+                     "index": ctx.region_index, "count": ctx.region_count, "share": ctx.hole_share})
+        return original(self, image, hole, params, ctx)
+
+    monkeypatch.setattr(SlowMethod, "run", spy)
+    monkeypatch.setattr(SlowMethod, "uses_sampling", uses_sampling, raising=False)
+    return seen
+
+
+def test_a_method_that_samples_sees_the_sampling_area_of_its_crop(
+        fakes: None, photo: np.ndarray, mask: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy_sampling(monkeypatch, uses_sampling=True)
+    sampling = np.zeros(mask.shape, bool)
+    sampling[:, 38:] = True  # the right part of the hole and what lies right of it
+    request = FillRequest(photo, mask, "test-slow", params={"iterations": 1}, regions=SMALL_CONTEXT,
+                          sampling=sampling)
+    result = run_fill(request)
+    assert result.ok, result.message
+    (call,) = seen
+    area, hole = call["area"], call["hole"]
+    assert area is not None and area.dtype == bool and area.shape == hole.shape
+    assert area.any() and not (area & hole).any()  # never inside the hole
+    box = result.changed
+    expected = sampling[box.slices] & (mask[box.slices] == 0)
+    assert np.array_equal(area, expected)
+    assert "sampling" not in result.message
+    # the record says which area the patches came from, so a fill can be reproduced
+    recorded = result.provenance.to_json()["input"]["sampling"]
+    assert recorded["shape"] == list(mask.shape) and len(recorded["sha256"]) == 64
+
+
+def test_a_method_that_cannot_sample_ignores_the_area_and_says_so(
+        fakes: None, photo: np.ndarray, mask: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy_sampling(monkeypatch, uses_sampling=False)
+    sampling = np.zeros(mask.shape, np.uint8)
+    sampling[:, 70:] = 255  # far away: a sampling method's crop would grow to it
+    plain = run_fill(FillRequest(photo, mask, "test-slow", params={"iterations": 1}, regions=SMALL_CONTEXT))
+    result = run_fill(FillRequest(photo, mask, "test-slow", params={"iterations": 1}, regions=SMALL_CONTEXT,
+                                  sampling=sampling))
+    assert result.ok and seen[-1]["area"] is None
+    assert result.changed == plain.changed  # the crop did not grow for nothing
+    assert "does not use a sampling area" in result.message
+    assert "sampling" not in result.provenance.to_json()["input"]  # it played no part in the fill
+
+
+@pytest.mark.parametrize(("sampling", "words"), [
+    (np.ones((10, 10), np.uint8), "sampling area is 10x10 but the image is 80x64"),
+    (make_mask(), "entirely inside the area to fill"),
+    (np.full((64, 80), 2.0, np.float32), "sampling area: "),
+])
+def test_a_bad_sampling_area_gives_a_failed_result(fakes: None, photo: np.ndarray, mask: np.ndarray,
+                                                   sampling: np.ndarray, words: str) -> None:
+    result = run_fill(FillRequest(photo, mask, "test-slow", params={"iterations": 1}, sampling=sampling))
+    assert result.status == "failed"
+    assert words in result.message
+    assert result.details is None  # a user's mistake, not a crash with a traceback
+
+
+def test_the_sampling_area_is_snapshotted(photo: np.ndarray, mask: np.ndarray) -> None:
+    sampling = np.zeros(mask.shape, np.uint8)
+    sampling[:, :20] = 255
+    request = FillRequest(photo, mask, "telea", sampling=sampling)
+    sampling[:] = 0
+    assert request.sampling is not None and request.sampling[:, :20].all()
+    assert not request.sampling.flags.writeable
+
+
+def test_regions_know_their_share_of_the_fill(fakes: None, photo: np.ndarray,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy_sampling(monkeypatch, uses_sampling=False)
+    mask = two_hole_mask()
+    assert run_fill(FillRequest(photo, mask, "test-slow", params={"iterations": 1}, regions=SMALL_CONTEXT)).ok
+    assert [(c["index"], c["count"]) for c in seen] == [(0, 2), (1, 2)]
+    assert [round(c["share"], 4) for c in seen] == [round(49 / 129, 4), round(80 / 129, 4)]

@@ -103,6 +103,8 @@ class PatchMatchMethod(Method):
     description = "Copies real texture from around the hole, coarse to fine; for grass, walls, skies, gravel."
     Params: ClassVar[type] = PatchMatchParams
     iterative = True
+    #: honours a sampling area (``ctx.sampling_area``): the runtime grows crops to reach it
+    uses_sampling = True
 
     def context_margin(self, params: Any) -> int:
         if params.sampling_margin > 0:
