@@ -29,14 +29,14 @@ def _check_pixels(pixels: Any) -> np.ndarray:
     return pixels
 
 
-def _check_alpha(alpha: Any, pixels: np.ndarray) -> np.ndarray | None:
+def _check_alpha(alpha: Any, pixels: np.ndarray, what: str = "alpha") -> np.ndarray | None:
     if alpha is None:
         return None
     if not isinstance(alpha, np.ndarray) or alpha.shape != pixels.shape[:2]:
         shape = getattr(alpha, "shape", type(alpha).__name__)
-        raise InvalidParameterError(f"alpha must be H x W like the pixels {pixels.shape[:2]}, got {shape}")
+        raise InvalidParameterError(f"{what} must be H x W like the pixels {pixels.shape[:2]}, got {shape}")
     if alpha.dtype != pixels.dtype:
-        raise InvalidParameterError(f"alpha dtype {alpha.dtype} differs from the pixels' {pixels.dtype}")
+        raise InvalidParameterError(f"{what} dtype {alpha.dtype} differs from the pixels' {pixels.dtype}")
     return alpha
 
 
@@ -67,6 +67,9 @@ class Photo:
     dpi: (x, y) dots per inch, or None.
     extra: format-specific details used to write the file back the same way
         (e.g. "xmp", "png_text", "webp_lossless", "tiff_compression", "jpeg_comment").
+    infrared: H x W, same dtype, or None: a film scanner's infrared channel (RGBI TIFF, 4th sample
+        not alpha), where dust and scratches show as dark marks; it guides damage detection and is
+        never written to any file (it is not part of the picture).
     """
 
     pixels: np.ndarray
@@ -78,10 +81,12 @@ class Photo:
     source_path: Path | None = None
     dpi: tuple[float, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    infrared: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.pixels = _check_pixels(self.pixels)
         self.alpha = _check_alpha(self.alpha, self.pixels)
+        self.infrared = _check_alpha(self.infrared, self.pixels, "infrared")
         if self.source_path is not None:
             self.source_path = Path(self.source_path)
 
@@ -110,7 +115,9 @@ class Photo:
         """A new Photo with these pixels and a copy of this one's metadata (alpha, profile, EXIF...).
 
         The size must stay the same (alpha and metadata describe this frame). A different depth is
-        allowed: alpha is converted along with it so it keeps the same meaning.
+        allowed: alpha and infrared are converted along with it so they keep the same meaning. The
+        infrared channel is never edited, so at the same depth it is shared, not copied (it can be
+        100+ MB on a film scan).
         """
         pixels = _check_pixels(pixels)
         if pixels.shape[:2] != self.pixels.shape[:2]:
@@ -119,6 +126,9 @@ class Photo:
                 f"{self.width}x{self.height}; with_pixels keeps the frame size"
             )
         alpha = None if self.alpha is None else convert_depth(self.alpha, pixels.dtype)
+        infrared = self.infrared
+        if infrared is not None and infrared.dtype != pixels.dtype:
+            infrared = convert_depth(infrared, pixels.dtype)
         return Photo(
             pixels=pixels,
             alpha=alpha,
@@ -129,4 +139,5 @@ class Photo:
             source_path=self.source_path,
             dpi=self.dpi,
             extra=copy.deepcopy(self.extra),
+            infrared=infrared,
         )

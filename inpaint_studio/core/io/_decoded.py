@@ -25,6 +25,7 @@ class Decoded:
     exif: bytes | None = None
     dpi: tuple[float, float] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    infrared: np.ndarray | None = None  # H x W, a scanner's IR channel (TIFF extra sample that is not alpha)
 
 
 def corrupt(name: str, fmt: str, detail: object) -> CorruptFileError:

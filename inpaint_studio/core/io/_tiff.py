@@ -83,6 +83,9 @@ def decode_tiff(path: Path, name: str, limit: int) -> Decoded:
         elif axes != "YXS":
             raise UnsupportedFormatError(f"{name}: TIFF layout {axes} is not one 2-D image; {CONVERT_HINT}")
         extrasamples = tuple(int(x) for x in page.extrasamples)
+        if photometric == 2 and data.shape[-1] > 3 + len(extrasamples):
+            # RGB + samples the file does not describe (some scanners omit ExtraSamples): not alpha
+            extrasamples = (0,) * (data.shape[-1] - 3 - len(extrasamples)) + extrasamples
         colour_count = data.shape[-1] - len(extrasamples)
         if photometric == 3:  # palette: indices into a 16-bit colour map
             colormap = page.colormap
@@ -103,13 +106,17 @@ def decode_tiff(path: Path, name: str, limit: int) -> Decoded:
         colour = data[..., :colour_count]
         if photometric == 0:  # min-is-white: 0 means white
             colour = np.iinfo(colour.dtype).max - colour
-        alpha = None
+        alpha = infrared = None
         for i, kind in enumerate(extrasamples):
-            if kind in (1, 2) and colour_count + i < data.shape[-1]:
+            if colour_count + i >= data.shape[-1]:
+                break
+            if kind in (1, 2) and alpha is None:
                 alpha = np.ascontiguousarray(data[..., colour_count + i])
                 if kind == 1:  # associated (premultiplied) alpha -> unassociated, as we store it
                     colour = _unpremultiply(colour, alpha)
-                break
+            elif kind == 0 and infrared is None and photometric != 3:
+                # "unspecified": what film scanners write for their infrared (RGBI) channel
+                infrared = np.ascontiguousarray(data[..., colour_count + i])
         tags = page.tags
         orientation = tags.get(274)
         icc = tags.get(34675)
@@ -139,6 +146,7 @@ def decode_tiff(path: Path, name: str, limit: int) -> Decoded:
             exif,
             dpi,
             extra,
+            infrared,
         )
 
 

@@ -40,6 +40,7 @@ def load_photo(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
     path, fmt, decoded = _decode(path, max_pixels)
     colour = orient(decoded.colour, decoded.orientation)
     alpha = None if decoded.alpha is None else orient(decoded.alpha, decoded.orientation)
+    infrared = None if decoded.infrared is None else orient(decoded.infrared, decoded.orientation)
     greyscale = colour.shape[2] == 1
     pixels = np.repeat(colour, 3, axis=2) if greyscale else colour
     height, width = pixels.shape[:2]
@@ -60,6 +61,7 @@ def load_photo(path: str | os.PathLike[str], *, max_pixels: int | None = None) -
         source_path=path,
         dpi=dpi,
         extra=extra,
+        infrared=infrared,
     )
 
 
