@@ -1,5 +1,8 @@
 """``inpaint-studio batch INPUT_DIR -o OUTPUT_DIR``: fill every photo of a folder.
 
+With ``--masks``/``--mask`` each photo is filled with the method and mask given; with ``--restore``
+each photo's scratches and dust are found and filled as ``restore`` does (no masks needed).
+
 A batch is run unattended, so one bad file must not stop it: each file succeeds or fails on its
 own, and the summary at the end names every failure with its reason. Fills run one after the
 other on this thread through ``run_fill`` — the device is used by one fill at a time anyway, and
@@ -170,15 +173,47 @@ def _check_shared_mask(path: Path, max_pixels: int | None) -> None:
     check_mask_usable(mask, mask.shape[:2])
 
 
+def _mask_path(item: BatchItem, finder: MaskFinder | None, args: argparse.Namespace) -> Path:
+    if finder is None:
+        return Path(args.mask)
+    mask_path = finder.find(item.rel, item.source)
+    if mask_path is None:
+        where = " or ".join(str(f) for f in finder.folders(item.rel))
+        raise InvalidInputError(
+            f"no mask found (looked for {item.rel.stem}.png, {item.rel.stem}_mask.png "
+            f"or {item.rel.stem}.<ext> in {where})")
+    return mask_path
+
+
+def _check_targets(item: BatchItem, args: argparse.Namespace) -> None:
+    if not args.overwrite:
+        for target in [item.output, sidecar_path(item.output)] if args.record else [item.output]:
+            if target.exists():
+                raise OverwriteRefusedError(f"{target} already exists; pass --overwrite to replace it")
+
+
+def _restore_one(item: BatchItem, setup: Any, args: argparse.Namespace, progress: ProgressLine) -> None:
+    from inpaint_studio.cli.detect_cmd import infrared_of
+    from inpaint_studio.cli.restore_cmd import restore_pixels, save_kwargs
+    from inpaint_studio.core import io
+
+    _check_targets(item, args)
+    photo = io.load_photo(item.source, max_pixels=args.max_pixels)
+    infrared = infrared_of(photo, args, item.rel.as_posix(), notes=False)
+    result, _mask = restore_pixels(photo, setup, infrared=infrared, source_name=item.source.name,
+                                   progress=progress)
+    item.output.parent.mkdir(parents=True, exist_ok=True)
+    io.save_photo(photo.with_pixels(result.pixels), item.output, **save_kwargs(args))
+    if args.record:
+        write_record(result, item.output)
+
+
 def _fill_one(item: BatchItem, mask_path: Path, *, method_cls: type, params: Any, device: str,
               args: argparse.Namespace, progress: ProgressLine) -> None:
     from inpaint_studio.core import io
     from inpaint_studio.core.mask_ops import check_mask_usable
 
-    if not args.overwrite:
-        for target in [item.output, sidecar_path(item.output)] if args.record else [item.output]:
-            if target.exists():
-                raise OverwriteRefusedError(f"{target} already exists; pass --overwrite to replace it")
+    _check_targets(item, args)
     photo = io.load_photo(item.source, max_pixels=args.max_pixels)
     shape = photo.pixels.shape[:2]
     mask = io.load_mask(mask_path, shape, max_pixels=args.max_pixels)
@@ -195,6 +230,12 @@ def _fill_one(item: BatchItem, mask_path: Path, *, method_cls: type, params: Any
 
 
 def run(args: argparse.Namespace) -> int:
+    restoring = bool(getattr(args, "restore", False))
+    setup = None
+    if restoring:
+        from inpaint_studio.cli.restore_cmd import check_restore_options
+
+        setup = check_restore_options(args)
     method_cls, params, device = check_common_options(args)
     exts = supported_extensions()
     if any(sep in args.suffix for sep in ("/", "\\", os.sep)):
@@ -210,11 +251,13 @@ def run(args: argparse.Namespace) -> int:
 
     progress = ProgressLine(enabled=False if args.quiet else None)
     log_lines = not args.quiet and not progress.enabled  # a log or pipe gets one line per file
-    note = device_note(method_cls, device)
-    if note and not args.quiet:
-        progress.message(f"{PROG}: {note}")
+    notes = setup.notes if setup is not None else [n for n in [device_note(method_cls, device)] if n]
+    for note in notes:
+        if not args.quiet:
+            progress.message(f"{PROG}: {note}")
     Path(args.output).mkdir(parents=True, exist_ok=True)
 
+    verb = "restored" if setup is not None else "filled"
     filled: list[BatchItem] = []
     failed: list[tuple[BatchItem, str]] = []
     cancelled = False
@@ -224,17 +267,11 @@ def run(args: argparse.Namespace) -> int:
         progress.set_prefix(tag)
         progress.update(0.0, "loading", force=True)
         try:
-            if finder is not None:
-                mask_path = finder.find(item.rel, item.source)
-                if mask_path is None:
-                    where = " or ".join(str(f) for f in finder.folders(item.rel))
-                    raise InvalidInputError(
-                        f"no mask found (looked for {item.rel.stem}.png, {item.rel.stem}_mask.png "
-                        f"or {item.rel.stem}.<ext> in {where})")
+            if setup is not None:
+                _restore_one(item, setup, args, progress)
             else:
-                mask_path = Path(args.mask)
-            _fill_one(item, mask_path, method_cls=method_cls, params=params, device=device, args=args,
-                      progress=progress)
+                _fill_one(item, _mask_path(item, finder, args), method_cls=method_cls, params=params,
+                          device=device, args=args, progress=progress)
         except (FillCancelled, KeyboardInterrupt):
             cancelled = True
             break
@@ -248,14 +285,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             filled.append(item)
             if log_lines:
-                print(f"{tag}: filled -> {item.output}", file=sys.stderr, flush=True)
+                print(f"{tag}: {verb} -> {item.output}", file=sys.stderr, flush=True)
             continue
         failed.append((item, reason))
         if not args.quiet:
             progress.message(f"{tag}: failed: {reason}")
     progress.clear()
 
-    head = f"{len(filled)} filled, {len(failed)} failed"
+    head = f"{len(filled)} {verb}, {len(failed)} failed"
     if cancelled:
         head = f"cancelled: {head}, {total - len(filled) - len(failed)} not done"
     print(head)

@@ -1,6 +1,6 @@
-"""The ``inpaint-studio`` command: fill, batch, methods, models, gui.
+"""The ``inpaint-studio`` command: fill, detect, restore, batch, methods, models, gui.
 
-argparse (stdlib) rather than click/typer: four commands need no framework, and every import
+argparse (stdlib) rather than click/typer: a handful of commands need no framework, and every import
 here is paid again on each ``fill`` the benchmark harness times. This module imports nothing
 heavy; each command imports numpy, OpenCV, the runtime (and, for ``gui``, Qt) only when it runs.
 
@@ -22,7 +22,7 @@ from inpaint_studio.cli import models_cmd
 from inpaint_studio.cli.common import EXIT_CANCELLED, PROG, print_error, print_note
 from inpaint_studio.core.errors import FillCancelled, InpaintStudioError
 
-COMMANDS = ("fill", "batch", "methods", "models", "gui")
+COMMANDS = ("fill", "detect", "restore", "batch", "methods", "models", "gui")
 
 _EPILOG = """\
 exit status: 0 success, 1 failure (for batch: some files failed), 2 bad input or nothing to do,
@@ -31,7 +31,11 @@ exit status: 0 success, 1 failure (for batch: some files failed), 2 bad input or
 examples:
   inpaint-studio fill photo.jpg mask.png -o clean.jpg
   inpaint-studio fill scan.tif scratches.png -o fixed.tif --method ns --param radius=5 --record
+  inpaint-studio detect scan.tif -o damage.png --kind dust --sensitivity 0.7
+  inpaint-studio restore scan.tif -o restored.tif --save-mask damage.png
+  inpaint-studio restore scan.tif -o restored.tif --mask damage.png --large-method criminisi
   inpaint-studio batch scans/ -o fixed/ --masks masks/ --suffix _fixed
+  inpaint-studio batch scans/ -o restored/ --restore --kind all
   inpaint-studio methods --json
   inpaint-studio models list
 """
@@ -48,13 +52,20 @@ def _common_options() -> argparse.ArgumentParser:
     return parent
 
 
-def _fill_options() -> argparse.ArgumentParser:
+def _method_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("method")
     group.add_argument("-m", "--method", default="telea", metavar="NAME",
                        help="inpainting method (default: telea; see 'inpaint-studio methods')")
     group.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                        help="method parameter, repeatable, e.g. --param radius=5")
+    return parent
+
+
+def _fill_options() -> argparse.ArgumentParser:
+    """Seed, device and output options: what every command that writes a filled photo takes."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("run")
     group.add_argument("--seed", type=int, default=0, help="random seed for methods that draw random numbers "
                        "(same input, parameters and seed give the same result; default 0)")
     group.add_argument("--device", default="auto", metavar="auto|cpu|cuda|cuda:N|mps",
@@ -73,6 +84,40 @@ def _fill_options() -> argparse.ArgumentParser:
     return parent
 
 
+def _detect_options(parser: argparse.ArgumentParser, title: str) -> None:
+    group = parser.add_argument_group(title)
+    group.add_argument("--kind", choices=("scratches", "dust", "all"), default="all",
+                       help="what to look for (default: all)")
+    group.add_argument("--sensitivity", type=float, default=0.5, metavar="S",
+                       help="0-1, higher finds fainter damage and more false alarms (default 0.5)")
+    group.add_argument("--min-size", type=int, default=1, metavar="N",
+                       help="smallest defect kept, pixels across (default 1)")
+    group.add_argument("--max-size", type=int, default=15, metavar="N",
+                       help="widest scratch / largest speck, pixels across (default 15)")
+    group.add_argument("--ir-threshold", type=float, metavar="T",
+                       help="0-1 sensitivity of the infrared dust channel, used automatically when IMAGE "
+                            "is a 4-channel RGBI scan (Digital ICE, VueScan); higher finds fainter specks "
+                            "(default 0.5)")
+    group.add_argument("--no-infrared", action="store_true",
+                       help="ignore a scan's infrared channel and look at the picture only")
+
+
+def _restore_options(parser: argparse.ArgumentParser, title: str) -> None:
+    group = parser.add_argument_group(title)
+    group.add_argument("--thin-method", default="telea", metavar="NAME",
+                       help="method for hairlines and specks up to --hairline-width across (default: telea)")
+    group.add_argument("--large-method", default="patchmatch", metavar="NAME",
+                       help="method for wider damage (default: patchmatch)")
+    group.add_argument("--thin-param", action="append", default=[], metavar="KEY=VALUE",
+                       help="parameter of the thin method, repeatable")
+    group.add_argument("--large-param", action="append", default=[], metavar="KEY=VALUE",
+                       help="parameter of the large method, repeatable")
+    group.add_argument("--hairline-width", type=int, default=6, metavar="PX",
+                       help="damage masked at most this many pixels across (the mask includes a pixel of "
+                            "margin on each side) goes to the thin method, the rest to the large one "
+                            "(default 6)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Remove things from photos: brush a mask, pick a method, fill. "
@@ -80,9 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"{PROG} {inpaint_studio.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    common, fill_opts = _common_options(), _fill_options()
+    common, method_opts, fill_opts = _common_options(), _method_options(), _fill_options()
 
-    p = sub.add_parser("fill", parents=[common, fill_opts], help="fill the masked part of one photo",
+    p = sub.add_parser("fill", parents=[common, method_opts, fill_opts],
+                       help="fill the masked part of one photo",
                        description="Fill the part of IMAGE that MASK marks (white = fill) and write OUT. "
                        "OUT's extension picks its format; metadata (ICC profile, EXIF) is kept.")
     p.add_argument("image", metavar="IMAGE", help="the photo")
@@ -90,9 +136,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the mask: same size as IMAGE, white (255) = fill, black = keep")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write (never the input, "
                    "never an existing file, unless --overwrite)")
+    p.add_argument("--sampling-mask", metavar="PATH",
+                   help="only take patches from the white part of this mask (same size as IMAGE; "
+                        "methods that copy patches honour it, others ignore it)")
 
-    b = sub.add_parser("batch", parents=[common, fill_opts], help="fill every photo of a folder",
-                       description="Fill every supported image in INPUT_DIR and write it, same name and "
+    d = sub.add_parser("detect", parents=[common], help="find scratches and dust, write them as a mask",
+                       description="Find scratches, hairs and dust specks on a scanned photo and write "
+                       "them as an 8-bit PNG mask (255 = damage, grey = less sure), ready to edit and to "
+                       "use with 'fill' or 'restore --mask'.")
+    d.add_argument("image", metavar="IMAGE", help="the photo")
+    d.add_argument("-o", "--output", required=True, metavar="MASK",
+                   help="PNG mask to write (never an existing file unless --overwrite)")
+    _detect_options(d, "detection")
+    d.add_argument("--overwrite", action="store_true", help="allow replacing an existing MASK")
+    d.add_argument("--max-pixels", type=int, metavar="N", help="refuse images larger than N pixels")
+
+    r = sub.add_parser("restore", parents=[common, fill_opts], help="find and remove scratches and dust",
+                       description="Find the scratches and dust on IMAGE (or take them from --mask) and "
+                       "fill them: hairlines and specks with a fast diffusion method, wider damage with "
+                       "a patch-based one, in one pass. Metadata and bit depth are kept as by 'fill'.")
+    r.add_argument("image", metavar="IMAGE", help="the photo")
+    r.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write (never the input, "
+                   "never an existing file, unless --overwrite)")
+    r.add_argument("--mask", metavar="MASK", help="fill this mask (white = damage) instead of detecting")
+    r.add_argument("--save-mask", metavar="MASK", help="also write the damage mask used, as PNG")
+    _detect_options(r, "detection (without --mask)")
+    _restore_options(r, "restore")
+
+    b = sub.add_parser("batch", parents=[common, method_opts, fill_opts], help="fill every photo of a folder",
+                       description="Fill every supported image in INPUT_DIR (with --restore: find and fill "
+                       "its scratches and dust) and write it, same name and "
                        "format, to OUTPUT_DIR. A file that fails is reported and skipped; the summary lists "
                        "every failure. Exit 0 all filled, 1 some failed, 2 nothing to do.")
     b.add_argument("input_dir", metavar="INPUT_DIR")
@@ -102,10 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="per-photo masks: for photo.jpg, MASK_DIR/photo.png, photo_mask.png or "
                             "photo.<any image extension>")
     masks.add_argument("--mask", metavar="MASK_FILE", help="one mask for every photo (all the same size)")
+    masks.add_argument("--restore", action="store_true",
+                       help="no masks: detect each photo's scratches and dust and fill them as "
+                            "'restore' does (--method/--param are then not used)")
     b.add_argument("--suffix", default="", metavar="TEXT", help="add TEXT to output names: photo.jpg -> "
                    "photo<TEXT>.jpg")
     b.add_argument("-r", "--recursive", action="store_true",
                    help="include sub-folders (their structure is mirrored in OUTPUT_DIR and MASK_DIR)")
+    _detect_options(b, "detection (with --restore)")
+    _restore_options(b, "restore (with --restore)")
 
     m = sub.add_parser("methods", parents=[common], help="list the inpainting methods and their parameters")
     m.add_argument("--json", action="store_true", help="machine-readable output")
@@ -129,6 +207,14 @@ def _run(args: argparse.Namespace) -> int:
         from inpaint_studio.cli import fill
 
         return fill.run(args)
+    if args.command == "detect":
+        from inpaint_studio.cli import detect_cmd
+
+        return detect_cmd.run(args)
+    if args.command == "restore":
+        from inpaint_studio.cli import restore_cmd
+
+        return restore_cmd.run(args)
     if args.command == "batch":
         from inpaint_studio.cli import batch
 

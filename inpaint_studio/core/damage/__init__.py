@@ -1,0 +1,16 @@
+"""Find scratches, hairs and dust on scanned photos and turn them into an editable soft mask.
+
+Classical image processing only (numpy + OpenCV): morphological top-hats find features thinner
+than ``max_size`` that are brighter or darker than their surroundings, a local texture estimate
+keeps busy image regions from lighting up, and shape tests keep long thin lines (scratches) and
+small isolated blobs (dust) while dropping the rest. See :mod:`.detect` for the pipeline.
+"""
+
+from __future__ import annotations
+
+from inpaint_studio.core.damage.detect import detect_damage
+from inpaint_studio.core.damage.infrared import infrared_dust_mask
+from inpaint_studio.core.damage.options import DamageKind, DamageOptions
+from inpaint_studio.core.damage.view import defect_view
+
+__all__ = ["DamageKind", "DamageOptions", "defect_view", "detect_damage", "infrared_dust_mask"]

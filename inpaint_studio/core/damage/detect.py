@@ -1,0 +1,446 @@
+"""The damage detector: two-sided contrast -> dust / line tests -> soft mask.
+
+Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
+
+* Two-sided contrast: a pixel counts as brighter (darker) only against BOTH sides along a direction,
+  at probe distances up to the defect width. Lines and specks score their contrast in any orientation,
+  straight or curved; a step edge or ramp (a real object boundary) scores ~0.
+* Dust: small components that beat the detail level of their surroundings (so texture does not light
+  up) and are colourless relative to them (dust can grey a colour, not change its hue).
+* Scratches, hairs, cracks: the line contrast averaged along segments at 12 orientations keeps faint
+  long lines and averages texture away; components must be long, have no parallel twin nearby (real
+  lines come in families) and pass the same isolation and colour tests.
+* The kept pixels are grown a little (the defect's anti-aliased rim must be filled too) and get a short
+  soft falloff, so the mask is something a user edits rather than redraws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inpaint_studio.core.damage.options import DamageOptions
+from inpaint_studio.core.damage.tiles import tiles
+from inpaint_studio.core.errors import FillCancelled, InvalidInputError
+from inpaint_studio.core.pixels import max_value
+
+#: tile side (inner); with the margin a tile holds ~1.3 MP, i.e. a few tens of MB of float work arrays
+TILE = 1024
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class _Tuning:
+    """Constants chosen on the synthetic benchmark (see module docstring)."""
+
+    #: absolute contrast floor (fraction of full range) at sensitivity 0 and 1
+    floor_lo: float = 0.09
+    floor_hi: float = 0.025
+    #: multiple of the local detail level a feature must exceed, at sensitivity 0 and 1
+    gain_lo: float = 4.5
+    gain_hi: float = 1.5
+    #: weak/strong hysteresis ratio (the weak level grows the defect along its faint parts)
+    hysteresis: float = 0.5
+    #: texture window (px) and the downsampling used to compute its median cheaply
+    texture_window: int = 64
+    texture_step: int = 4
+    #: a scratch is at least this long (px, beyond the line filter's smear)
+    scratch_length: float = 30.0
+    #: a straight piece (one orientation) of a scratch is at least this fraction of scratch_length
+    piece: float = 0.34
+    scratch_elongation: float = 4.0
+    #: widest scratch probed (px; also capped by max_size)
+    scratch_width: int = 6
+    #: line filter: segment length (px), orientations, floor factor, per-pixel floor factor
+    line_length: int = 41
+    line_angles: int = 12
+    line_floor: float = 1.0
+    #: square max-filter (px) before line averaging, to tolerate curvature; 1 = none
+    spread: int = 3
+    line_gain: float = 0.5
+    line_isolation: float = 0.3
+    line_pixel: float = 0.4
+    #: a line with a same-orientation neighbour this strong (fraction) at these offsets is structure
+    parallel: float = 0.3
+    parallel_offsets: tuple[int, ...] = (7, 11, 16, 22)
+    #: a speck must beat gain x isolation x the mean detail within this radius (px)
+    isolation_radius: int = 15
+    isolation: float = 0.67
+    #: allowed colour change (see _colour_residual) as a fraction of the speck's contrast
+    colour: float = 0.2
+    #: px the kept defect grows by (full strength) and the soft falloff beyond that
+    grow: int = 1
+    falloff: int = 2
+
+
+TUNING = _Tuning()
+
+
+def _lerp(lo: float, hi: float, t: float) -> float:
+    return lo + (hi - lo) * t
+
+
+def _luma(pixels: np.ndarray) -> np.ndarray:
+    """float32 HxW in [0, 1]: damage on a print is (nearly) achromatic, so luma carries it."""
+    scale = np.float32(1.0 / max_value(pixels.dtype))
+    if pixels.ndim == 2 or pixels.shape[2] == 1:
+        return pixels.reshape(pixels.shape[:2]).astype(np.float32) * scale
+    rgb = pixels[..., :3].astype(np.float32)
+    return (rgb @ _LUMA) * scale
+
+
+def _chroma(pixels: np.ndarray) -> np.ndarray | None:
+    """2xHxW opponent colour (R-G, (R+G)/2-B) in [0, 1] units, or None for grey images."""
+    if pixels.ndim == 2 or pixels.shape[2] < 3:
+        return None
+    rgb = pixels[..., :3].astype(np.float32) * np.float32(1.0 / max_value(pixels.dtype))
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return np.stack([r - g, 0.5 * (r + g) - b])
+
+
+def _check_pixels(pixels: np.ndarray) -> None:
+    if not isinstance(pixels, np.ndarray) or pixels.ndim not in (2, 3):
+        raise InvalidInputError("damage detection needs an HxW or HxWx3 image")
+    if pixels.ndim == 3 and pixels.shape[2] not in (1, 3, 4):
+        raise InvalidInputError(f"damage detection needs 1, 3 or 4 channels, got {pixels.shape[2]}")
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise InvalidInputError("damage detection needs a non-empty image")
+    max_value(pixels.dtype)  # raises for anything but uint8/uint16
+
+
+def _disc(diameter: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
+
+
+def _texture_level(residue: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """Robust local level of the residue: median over ``texture_window`` px, computed downsampled."""
+    step = tuning.texture_step
+    h, w = residue.shape
+    small = cv2.resize(residue, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA)
+    # medianBlur needs uint8 for big windows: 1/1024 steps are far finer than any threshold used.
+    quant = np.clip(small * 1024.0, 0, 255).astype(np.uint8)
+    k = max(3, (tuning.texture_window // step) | 1)
+    med = cv2.medianBlur(quant, k).astype(np.float32) * np.float32(1.0 / 1024.0)
+    return cv2.resize(med, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    count, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(weak)
+    seeded = np.bincount(labels[strong], minlength=count) > 0
+    seeded[0] = False
+    return seeded[labels]
+
+
+def _shape_filter(candidates: np.ndarray, options: DamageOptions, tuning: _Tuning, kind: str) -> np.ndarray:
+    """Keep components that look like scratches (long, thin) or dust (small, compact)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(candidates)
+    # half-thickness of each component: the largest distance from its inside to its outside
+    dist = cv2.distanceTransform(candidates.view(np.uint8), cv2.DIST_L2, 3)
+    half = np.zeros(count, np.float32)
+    np.maximum.at(half, labels.ravel(), dist.ravel())
+    width = np.maximum(1.0, 2.0 * half - 1.0)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float32)
+    # length: the longer of the principal-axis extent and area/width (curved lines)
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    n = np.maximum(area, 1.0)
+    mx = np.bincount(lab, xs, count) / n
+    my = np.bincount(lab, ys, count) / n
+    cxx = np.bincount(lab, xs.astype(np.float64) ** 2, count) / n - mx**2
+    cyy = np.bincount(lab, ys.astype(np.float64) ** 2, count) / n - my**2
+    cxy = np.bincount(lab, xs.astype(np.float64) * ys, count) / n - mx * my
+    major = 0.5 * (cxx + cyy) + np.sqrt(0.25 * (cxx - cyy) ** 2 + cxy**2)
+    length = np.maximum(np.sqrt(12.0 * np.maximum(major, 0.0)), area / width)
+
+    thin_enough = (width <= options.max_size + 1) & (width >= options.min_size)
+    scratch = thin_enough & (length >= tuning.scratch_length) & (length >= tuning.scratch_elongation * width)
+    dust = thin_enough & (length <= options.max_size + 2)
+    keep = scratch if kind == "scratch" else dust
+    keep[0] = False
+    return keep[labels]
+
+
+_DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
+
+
+def _distances(largest: int) -> list[int]:
+    """Probe distances 2 .. largest, roughly geometric (a feature of width w needs one > w)."""
+    out, d = [], 2
+    while d < largest:
+        out.append(d)
+        d = max(d + 1, round(d * 1.4))
+    return [*out, largest]
+
+
+def two_sided_contrast(luma: np.ndarray, largest: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bright, dark): how much each pixel stands out against BOTH sides, in several directions.
+
+    For a direction n and probe distance d, a bright pixel scores ``I(p) - max(I(p+dn), I(p-dn))``
+    minus half the difference of the two sides: a line or speck narrower than d on an even
+    background scores its full contrast, while a step edge or a ramp scores <= 0 (one side is as
+    bright as the pixel, or the sides differ). Per direction the best d counts; across the four
+    directions, sorted ascending (4xHxW each, >= 0): rank 0 = all four agree (a compact speck),
+    rank 1 = three agree (a line: the direction along it is the one that disagrees), rank 3 = any
+    detail at all (used to measure how busy the surroundings are).
+    """
+    pad = largest
+    padded = cv2.copyMakeBorder(luma, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    h, w = luma.shape
+    bright = np.empty((len(_DIRECTIONS), h, w), np.float32)
+    dark = np.empty_like(bright)
+
+    def shifted(dy: int, dx: int) -> np.ndarray:
+        return padded[pad + dy:pad + dy + h, pad + dx:pad + dx + w]
+
+    for k, (uy, ux) in enumerate(_DIRECTIONS):
+        best_b = np.full((h, w), -1.0, np.float32)
+        best_d = np.full((h, w), -1.0, np.float32)
+        for d in _distances(largest):
+            a, b = shifted(uy * d, ux * d), shifted(-uy * d, -ux * d)
+            hi = np.maximum(a, b)
+            lo = np.minimum(a, b)
+            half_gap = 0.5 * (hi - lo)
+            np.maximum(best_b, luma - hi - half_gap, out=best_b)
+            np.maximum(best_d, lo - luma - half_gap, out=best_d)
+        bright[k], dark[k] = best_b, best_d
+    bright.sort(axis=0)
+    dark.sort(axis=0)
+    np.maximum(bright, 0, out=bright)
+    np.maximum(dark, 0, out=dark)
+    return bright, dark
+
+
+def _line_kernels(length: int, angles: int) -> list[np.ndarray]:
+    """Normalised anti-aliased line segments through the centre, one per orientation."""
+    size = length | 1
+    c = size // 2
+    kernels = []
+    for theta in _angles(angles):
+        k = np.zeros((size * 4, size * 4), np.uint8)
+        dx, dy = np.cos(theta) * c * 4, np.sin(theta) * c * 4
+        p0 = (round((2 * c + 0.5) * 4 * 16 - dx * 16), round((2 * c + 0.5) * 4 * 16 - dy * 16))
+        p1 = (round((2 * c + 0.5) * 4 * 16 + dx * 16), round((2 * c + 0.5) * 4 * 16 + dy * 16))
+        cv2.line(k, (p0[0] // 2, p0[1] // 2), (p1[0] // 2, p1[1] // 2), 255, 4, cv2.LINE_AA, shift=4)
+        k = cv2.resize(k, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+        kernels.append(k / k.sum())
+    return kernels
+
+
+def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels on long straight-ish runs of ``score``, found one orientation at a time.
+
+    Per orientation the score is averaged along a segment of ``line_length`` px: a scratch keeps
+    its contrast along its own direction while texture and short bits of real structure average
+    away. Each orientation's thresholded response is cut into components, and a component is kept
+    only if it is long *along that orientation* (its extent minus the segment's own smear is at
+    least ``scratch_length``), so texture blobs merged at a low threshold cannot pass as lines.
+    Returns (kept pixels, best response over orientations).
+    """
+    h, w = score.shape
+    keep = np.zeros((h, w), bool)
+    best = np.zeros_like(score)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    kernels = _line_kernels(tuning.line_length, tuning.line_angles)
+    # a 3x3 max first lets a gently curved (or aliased) line stay inside the straight segment
+    spread = cv2.dilate(score, np.ones((tuning.spread, tuning.spread), np.uint8))
+    for theta, kernel in zip(_angles(tuning.line_angles), kernels, strict=True):
+        resp = cv2.filter2D(spread, -1, kernel, borderType=cv2.BORDER_REFLECT)
+        np.maximum(best, resp, out=best)
+        above = (resp > t).view(np.uint8)
+        count, labels = cv2.connectedComponents(above, connectivity=8)
+        if count <= 1:
+            continue
+        sel = labels > 0
+        lab = labels[sel]
+        along = (xs[sel] * np.float32(np.cos(theta)) + ys[sel] * np.float32(np.sin(theta)))
+        lo = np.full(count, np.inf, np.float32)
+        hi = np.full(count, -np.inf, np.float32)
+        np.minimum.at(lo, lab, along)
+        np.maximum.at(hi, lab, along)
+        area = np.bincount(lab, minlength=count).astype(np.float32)
+        extent = hi - lo + 1.0
+        ok = (extent - tuning.line_length >= tuning.scratch_length * tuning.piece) & (
+            area / np.maximum(extent, 1.0) <= tuning.scratch_width * 3)
+        ok[0] = False
+        if ok.any():
+            ok &= ~_has_parallels(resp, labels, count, theta, tuning)
+            ok[0] = False
+        keep |= ok[labels]
+    # straight pieces of a curved scratch join up: the whole must be long
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8)
+    if count > 1:
+        extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+        ok = extent - tuning.line_length >= tuning.scratch_length
+        ok[0] = False
+        keep = ok[labels]
+    return keep, best
+
+
+def _has_parallels(resp: np.ndarray, labels: np.ndarray, count: int, theta: float,
+                   tuning: _Tuning) -> np.ndarray:
+    """Per component: is there a comparable line of the same orientation a few px to either side?
+
+    Real line structure comes in families (mortar joints, boards, window bars, fabric, hair);
+    a scratch crosses the picture on its own. Response sampled at perpendicular offsets.
+    """
+    strength = _component_means(labels, count, resp)
+    h, w = resp.shape
+    ny, nx = np.cos(theta), -np.sin(theta)  # unit normal of a line at angle theta (x right, y down)
+    pad = max(tuning.parallel_offsets) + 1
+    padded = cv2.copyMakeBorder(resp, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    worst = np.zeros(count, np.float64)
+    for d in tuning.parallel_offsets:
+        for sign in (1, -1):
+            dy, dx = round(sign * d * ny), round(sign * d * nx)
+            shifted = padded[pad + dy:pad + dy + h, pad + dx:pad + dx + w]
+            np.maximum(worst, _component_means(labels, count, shifted), out=worst)
+    return worst > tuning.parallel * strength
+
+
+def _angles(count: int) -> list[float]:
+    return [np.pi * i / count for i in range(count)]
+
+
+def _component_means(labels: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:
+    n = np.bincount(labels.ravel(), minlength=count)
+    return np.bincount(labels.ravel(), values.ravel(), minlength=count) / np.maximum(n, 1)
+
+
+def _colour_residual(labels: np.ndarray, count: int, own: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Per component: how far its colour is from "the surroundings' colour, greyed or not".
+
+    Dust, scratches and cracks are (nearly) colourless: covering a patch of photo with them can
+    only pull its colour towards grey, never change its hue. A red berry among green leaves can.
+    ``chroma`` is 2xHxW opponent colour; the result is in the same units (0 = consistent).
+    """
+    ring_labels = cv2.dilate(labels.astype(np.float32), _disc(9)).astype(np.int32)
+    ring_labels[own] = 0
+    inner = [_component_means(labels, count, c) for c in chroma]
+    outer = [_component_means(ring_labels, count, c) for c in chroma]
+    norm2 = outer[0] ** 2 + outer[1] ** 2 + 1e-8
+    shrink = np.clip((inner[0] * outer[0] + inner[1] * outer[1]) / norm2, 0.0, 1.1)
+    return np.hypot(inner[0] - shrink * outer[0], inner[1] - shrink * outer[1])
+
+
+def _dust_like(cand: np.ndarray, score: np.ndarray, busy: np.ndarray, chroma: np.ndarray | None,
+               floor: float, gain: float, tuning: _Tuning) -> np.ndarray:
+    """Keep candidate specks that stand out from their surroundings the way dust does.
+
+    The speck's peak contrast must beat (a) the typical detail level over ~60 px and (b) the mean
+    detail level in a ~30 px window around it (its own pixels excluded): a speck on sky or skin
+    passes, a highlight in foliage or a dot in a pattern has neighbours as strong as itself.
+    In colour photos it must also be colourless relative to its surroundings.
+    """
+    count, labels = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return cand
+    own = cv2.dilate(cand.view(np.uint8), _disc(7)).astype(bool)
+    others = np.where(own, 0.0, busy).astype(np.float32)
+    win = (2 * tuning.isolation_radius + 1,) * 2
+    near = cv2.blur(others, win) / np.maximum(cv2.blur((~own).astype(np.float32), win), 1e-3)
+    level = _texture_level(busy, tuning)
+    peak = np.zeros(count, np.float32)
+    np.maximum.at(peak, labels.ravel(), score.ravel())
+    around = np.zeros(count, np.float32)
+    np.maximum.at(around, labels.ravel(), near.ravel())
+    typical = np.zeros(count, np.float32)
+    np.maximum.at(typical, labels.ravel(), level.ravel())
+    keep = (peak > floor) & (peak > gain * tuning.isolation * around) & (peak > gain * typical)
+    if chroma is not None:
+        keep &= _colour_residual(labels, count, own, chroma) < tuning.colour * peak + 0.005
+    keep[0] = False
+    return keep[labels]
+
+
+def _detect_tile(luma: np.ndarray, chroma: np.ndarray | None, options: DamageOptions,
+                 tuning: _Tuning) -> np.ndarray:
+    """bool mask of the defects (not yet grown) in one tile (luma HxW, chroma 2xHxW or None)."""
+    s = float(options.sensitivity)
+    floor = _lerp(tuning.floor_lo, tuning.floor_hi, s)
+    gain = _lerp(tuning.gain_lo, tuning.gain_hi, s)
+    found = np.zeros(luma.shape, bool)
+    if options.kind in ("dust", "all"):
+        bright, dark = two_sided_contrast(luma, options.max_size + 2)
+        busy = np.maximum(bright[3], dark[3])
+        for ranked in (bright, dark):
+            score = ranked[0]
+            cand = _hysteresis(score > floor, score > tuning.hysteresis * floor)
+            cand = _shape_filter(cand, options, tuning, "dust")
+            found |= _dust_like(cand, score, busy, chroma, floor, gain, tuning)
+    if options.kind in ("scratches", "all"):
+        width = min(options.max_size, tuning.scratch_width)
+        bright, dark = two_sided_contrast(luma, width + 2)
+        busy = np.maximum(bright[3], dark[3])
+        level = _texture_level(busy, tuning)
+        for ranked in (bright, dark):
+            score = ranked[1]
+            t = np.maximum(floor * tuning.line_floor, gain * tuning.line_gain * level)
+            cand, line = _long_lines(score, t, tuning)
+            cand = _scratch_like(cand, line, score, busy, chroma, gain, tuning)
+            # the line filter smears along the line: keep only pixels that stand out themselves
+            found |= cand & (score > tuning.line_pixel * floor)
+    return found
+
+
+def _scratch_like(cand: np.ndarray, line: np.ndarray, score: np.ndarray, busy: np.ndarray,
+                  chroma: np.ndarray | None, gain: float, tuning: _Tuning) -> np.ndarray:
+    """Keep long line candidates that beat the detail around them and are colourless (see _dust_like)."""
+    count, labels = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return cand
+    own = cv2.dilate(cand.view(np.uint8), _disc(7)).astype(bool)
+    others = np.where(own, 0.0, busy).astype(np.float32)
+    win = (2 * tuning.isolation_radius + 1,) * 2
+    near = cv2.blur(others, win) / np.maximum(cv2.blur((~own).astype(np.float32), win), 1e-3)
+    strength = _component_means(labels, count, line)
+    around = _component_means(labels, count, near)
+    keep = strength > gain * tuning.line_isolation * around
+    if chroma is not None:
+        keep &= _colour_residual(labels, count, own, chroma) < tuning.colour * _component_means(
+            labels, count, score) + 0.005
+    keep[0] = False
+    return keep[labels]
+
+
+def _soften(found: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """255 on the defect grown by ``grow`` px, then a linear falloff over ``falloff`` px."""
+    if not found.any():
+        return np.zeros(found.shape, np.uint8)
+    outside = (~found).view(np.uint8)
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    ramp = 1.0 - (dist - tuning.grow) / float(tuning.falloff + 1)
+    return np.clip(ramp * 255.0, 0, 255).astype(np.uint8)
+
+
+_DEFAULT = DamageOptions()
+
+
+def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
+                  cancel: Callable[[], bool] | None = None, tuning: _Tuning = TUNING) -> np.ndarray:
+    """uint8 HxW soft mask 0..255 (255 = certainly damage) of scratches, hairs, cracks and dust.
+
+    ``pixels``: HxW or HxWx3 (a 4th channel is ignored), uint8 or uint16. Large images are
+    processed in overlapping tiles, so extra memory is bounded by the tile size, not the image.
+    ``cancel`` is checked before every tile; when it returns true :class:`FillCancelled` is raised.
+    """
+    _check_pixels(pixels)
+    h, w = pixels.shape[:2]
+    out = np.zeros((h, w), np.uint8)
+    lines = tuning.line_length + max(tuning.parallel_offsets)
+    context = max(tuning.texture_window, 2 * options.max_size + 8, lines)
+    margin = context + tuning.grow + tuning.falloff
+    for tile in tiles(h, w, TILE, margin):
+        if cancel is not None and cancel():
+            raise FillCancelled("damage detection cancelled")
+        crop = pixels[tile.outer.slices]
+        soft = _soften(_detect_tile(_luma(crop), _chroma(crop), options, tuning), tuning)
+        out[tile.inner.slices] = soft[tile.inner_in_outer.slices]
+    return out
