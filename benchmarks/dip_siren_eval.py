@@ -13,6 +13,7 @@ Examples (from the repo root, venv active):
   python benchmarks/dip_siren_eval.py --only dip_fast,ns --classes object --limit 2
   python benchmarks/dip_siren_eval.py --threads 1 --out /tmp/dipbench  # one torch thread
   python benchmarks/dip_siren_eval.py --only dip_fast --fast-params '{"time_limit": 900}'  # iteration-capped
+  python benchmarks/dip_siren_eval.py --preview-strip docs/dip_preview_strip.png  # the README strip only
 """
 
 from __future__ import annotations
@@ -85,6 +86,75 @@ def _extrapolation(path: Path, net: str, cap: int) -> str:
             f"{PAPER_ITERATIONS[net]} iterations:\n\n" + "\n".join(rows))
 
 
+STRIP_ITERATIONS = (0, 10, 50)
+
+
+def preview_strip(path: Path, stem: str, size: int = 256, tile: int = 200, threads: int = 0) -> str:
+    """The README strip: masked input, the fill at iterations 0, 10, 50 and final, the original.
+
+    One Kodak crop of ``size`` px around the object mask's hole, ``dip`` fast defaults except that every
+    iteration offers a preview (to catch 10 and 50). Returns the log line (iterations, seconds).
+    """
+    import re
+    import time
+
+    import cv2
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from inpaint_studio.methods.base import make_params
+    from inpaint_studio.methods.dip import DeepImagePriorMethod
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    bgr = cv2.imread(str(KODAK / "images" / f"{stem}.png"))
+    hole_full = cv2.imread(str(KODAK / "masks" / "object" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE) > 127
+    ys, xs = np.nonzero(hole_full)
+    cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
+    top = int(np.clip(cy - size // 2, 0, bgr.shape[0] - size))
+    left = int(np.clip(cx - size // 2, 0, bgr.shape[1] - size))
+    crop = cv2.cvtColor(bgr[top:top + size, left:left + size], cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+    hole = hole_full[top:top + size, left:left + size]
+    masked = np.where(hole[..., None], 0.0, crop).astype(np.float32)
+
+    shots: dict[int, np.ndarray] = {}
+
+    class Ctx:
+        device, seed = "cpu", 0
+
+        def progress(self, fraction: float, text: str = "") -> None:
+            pass
+
+        def preview(self, image: np.ndarray, text: str = "") -> None:
+            it = int(re.search(r"iter (\d+)", text).group(1))
+            if it in STRIP_ITERATIONS and it not in shots:
+                shots[it] = np.array(image)
+
+        def check_cancelled(self) -> None:
+            pass
+
+    params = make_params(DeepImagePriorMethod.Params, {"preview_every": 1, "preview_ms": 0})
+    t0 = time.perf_counter()
+    final = DeepImagePriorMethod().run(masked, hole, params, Ctx())
+    seconds = time.perf_counter() - t0
+    panels = [("masked input", masked)]
+    panels += [(f"iteration {i}", shots[i]) for i in STRIP_ITERATIONS if i in shots]
+    panels += [("final", final), ("original", crop)]
+    tiles = []
+    for label, image in panels:
+        tile_img = cv2.resize(np.clip(image, 0, 1), (tile, tile), interpolation=cv2.INTER_AREA)
+        tile_img = cv2.cvtColor((tile_img * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        head = np.full((26, tile, 3), 255, np.uint8)
+        cv2.putText(head, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+        tiles.append(np.vstack([head, tile_img]))
+        tiles.append(np.full((tile + 26, 4, 3), 255, np.uint8))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.hstack(tiles[:-1]), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    return f"{path}: {stem} {size}px crop, {len(panels)} panels, fill {seconds:.1f} s"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--classes", default="object,medium,thick")
@@ -98,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/dip_siren_eval"))
     ap.add_argument("--keep-outputs", action="store_true")
+    ap.add_argument("--preview-strip", type=Path, help="write the README preview strip PNG here and exit")
+    ap.add_argument("--strip-stem", default="kodim21", help="Kodak photo of the preview strip")
     args = ap.parse_args(argv)
+    if args.preview_strip:
+        print(preview_strip(args.preview_strip, args.strip_stem, threads=args.threads))
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     wanted = set(args.only.split(",")) if args.only else None
     paths = []

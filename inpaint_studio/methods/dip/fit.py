@@ -45,8 +45,10 @@ class FitSettings:
     input_noise: float = 0.03
     #: weight of the initial-guess term in the hole at the start (0: the paper's loss only)
     guess_weight: float = 0.0
-    #: fraction of the iterations over which that weight decays linearly to 0
+    #: fraction of the iterations over which that weight decays linearly to ``guess_floor``
     guess_fraction: float = 0.3
+    #: weight the initial-guess term keeps for the rest of the run (a weak prior on the initial fill)
+    guess_floor: float = 0.0
     #: decay of the exponential moving average of outputs (0: no averaging)
     ema: float = 0.0
     #: hold out known pixels near the hole to score outputs
@@ -206,9 +208,10 @@ def fit(
             out = net(net_in)
         sq = (out - target_t) ** 2
         loss = (sq * train_t).sum() / train_n
-        weight = 0.0
+        weight = settings.guess_floor
         if settings.guess_weight > 0 and settings.guess_fraction > 0:
-            weight = settings.guess_weight * max(0.0, 1.0 - frac / settings.guess_fraction)
+            ramp = max(0.0, 1.0 - frac / settings.guess_fraction)
+            weight = max(weight, settings.guess_floor + (settings.guess_weight - settings.guess_floor) * ramp)
         total = loss + weight * (sq * hole_t).sum() / hole_n if weight > 0 else loss
         if scaler is not None:
             scaler.scale(total).backward()

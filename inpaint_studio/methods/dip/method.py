@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -10,17 +12,27 @@ import numpy as np
 
 from inpaint_studio.methods.base import Method, RunContext, param
 from inpaint_studio.methods.classical.diffusion import diffusion_fill
+from inpaint_studio.methods.dip.budget import FillBudget
 
 PRESETS = ("fast", "paper")
 PAPER_NET_NAMES = ("vase", "kate", "library")
+INITIAL_FILLS = ("patchmatch", "diffusion")
 #: the notebook's iteration counts per published net
 PAPER_ITERATIONS = {"vase": 5001, "kate": 6001, "library": 3001}
 #: the notebook's reg_noise_std per published net (the library net's "param noise" is a no-op there)
 PAPER_INPUT_NOISE = {"vase": 0.03, "kate": 0.03, "library": 0.0}
 
 FAST_ITERATIONS = 300
+#: seconds for a whole fill (all regions, split by hole area); the content-aware start and the
+#: upscaling come on top, so a Kodak photo stays under 30 s
 FAST_TIME_LIMIT = 25.0
 FAST_WORKING_SIZE = 192
+#: a region left with less than this of the fill's budget keeps its initial fill
+MIN_FIT_SECONDS = 1.0
+#: share of the low-passed content-aware fill in the final hole (the net's low-passed fill: the rest)
+ANCHOR_SHARE = 0.5
+#: weight the fast fit keeps on its initial fill in the hole after the decay (a weak prior)
+FAST_GUESS_FLOOR = 0.1
 FAST_INPUT_NOISE = 0.03
 PAPER_WORKING_SIZE = 512
 
@@ -43,7 +55,8 @@ class DipParams:
     )
     time_limit: float = param(
         0.0, min=0.0, max=86_400.0, step=1.0, label="Time limit (s)",
-        help="Stop a region after this many seconds; 0 uses the preset's (fast: 25 s; paper: none).",
+        help="Seconds for the whole fill, shared by its regions in proportion to their hole area; 0 uses "
+             "the preset's (fast: 25 s; paper: none).",
     )
     working_size: int = param(
         0, min=0, max=4096, step=32,
@@ -70,6 +83,16 @@ class DipParams:
         help="Return the best output by the error on held-out known pixels near the hole (and stop when "
              "it no longer improves), instead of the last one.",
     )
+    initial_fill: str = param(
+        "patchmatch", choices=INITIAL_FILLS, label="Initial fill",
+        help="Fast preset: what the network starts from and is gently held to in the hole: a "
+             "content-aware (PatchMatch) fill, or a smooth diffusion fill.",
+    )
+    detail: float = param(
+        1.0, min=0.0, max=2.0, step=0.1, label="Texture detail",
+        help="Fast preset: how much full-resolution fine texture of a content-aware fill is added to the "
+             "network's fill (the net works at a reduced size and is smooth). 0: the net's fill only.",
+    )
 
 
 def _shrink(image: np.ndarray, hole: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,13 +107,17 @@ def _shrink(image: np.ndarray, hole: np.ndarray, size: int) -> tuple[np.ndarray,
     return small.reshape(out_h, out_w, 3), small_hole
 
 
-def grow_fill(small: np.ndarray, image: np.ndarray, hole: np.ndarray, match_edges: bool = False
+def grow_fill(small: np.ndarray, image: np.ndarray, hole: np.ndarray, match_edges: bool = False,
+              detail: np.ndarray | None = None, anchor: tuple[np.ndarray, tuple[int, int]] | None = None
               ) -> np.ndarray:
     """Upscale a working-resolution fill and keep the crop's own pixels outside the hole.
 
     ``match_edges`` adds a smooth correction that makes the fill meet the known pixels exactly at the
     hole's edge (the residual on the known side is diffused into the hole, a cheap stand-in for
     Poisson blending): a briefly fitted net is blurrier than the photo, which otherwise shows as a seam.
+    ``anchor`` = (low-passed second fill, working shape): the net's low-passed fill is averaged with it
+    (two fills with independent errors: the mean is closer; measured +0.3 dB on object masks).
+    ``detail`` (full-resolution high frequencies, see :func:`fine_detail`) is added inside the hole.
     """
     h, w = hole.shape
     if small.shape[:2] != (h, w):
@@ -99,8 +126,41 @@ def grow_fill(small: np.ndarray, image: np.ndarray, hole: np.ndarray, match_edge
     if match_edges and hole.any() and not hole.all():
         residual = (image - small) * 0.5 + 0.5  # [-1, 1] -> [0, 1] for the diffusion fill
         correction = (diffusion_fill(residual, hole, 3.0, cv2.INPAINT_TELEA) - 0.5) * 2.0
-        small = np.clip(small + correction, 0.0, 1.0)
-    return np.where(hole[..., None], small, image).astype(np.float32)
+        small = small + correction
+    if anchor is not None:
+        small = ANCHOR_SHARE * anchor[0] + (1.0 - ANCHOR_SHARE) * low_pass(small, anchor[1])
+    if detail is not None:
+        small = small + detail
+    return np.where(hole[..., None], np.clip(small, 0.0, 1.0), image).astype(np.float32)
+
+
+def low_pass(source: np.ndarray, working_shape: tuple[int, int]) -> np.ndarray:
+    """``source`` through the band a fill at ``working_shape`` holds: up(down(source)), at least 2x down."""
+    h, w = source.shape[:2]
+    wh, ww = working_shape
+    factor = min(wh / h, ww / w, 0.5)
+    low_w, low_h = max(1, round(w * factor)), max(1, round(h * factor))
+    low = cv2.resize(source, (low_w, low_h), interpolation=cv2.INTER_AREA)
+    return cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC).reshape(source.shape).astype(np.float32)
+
+
+def fine_detail(source: np.ndarray, working_shape: tuple[int, int], gain: float) -> np.ndarray:
+    """The part of ``source`` a fill at ``working_shape`` cannot hold: source - low_pass(source), x gain.
+
+    The net works at a reduced size and, fitted for seconds, is smooth even there; a content-aware fill
+    copies real texture at full resolution. Its high frequencies restore detail the net never had to
+    invent (measured: texture 0.32 -> 0.65-0.70 for -0.1 to -0.3 dB hole-PSNR).
+    """
+    return ((source - low_pass(source, working_shape)) * gain).astype(np.float32)
+
+
+def content_aware_fill(image: np.ndarray, hole: np.ndarray, ctx: RunContext) -> np.ndarray:
+    """The ``patchmatch`` method's fill of this crop (its defaults, this fill's seed)."""
+    from inpaint_studio.methods.patchmatch.completion import complete
+    from inpaint_studio.methods.patchmatch.method import PatchMatchParams, settings_for
+
+    return complete(image, hole, None, settings_for(PatchMatchParams(), int(ctx.seed)),
+                    check=ctx.check_cancelled)
 
 
 def fit_settings(params: DipParams) -> Any:
@@ -121,7 +181,7 @@ def fit_settings(params: DipParams) -> Any:
         net=FAST_NET, iterations=params.iterations or FAST_ITERATIONS,
         time_limit=params.time_limit or FAST_TIME_LIMIT,
         input_noise=FAST_INPUT_NOISE if params.input_noise < 0 else params.input_noise,
-        lr_schedule="cosine", guess_weight=1.0, guess_fraction=0.3, ema=0.9,
+        lr_schedule="cosine", guess_weight=1.0, guess_fraction=0.3, guess_floor=FAST_GUESS_FLOOR, ema=0.9,
         holdout=True, keep_best=params.keep_best, patience=100 if params.keep_best else 0, **common)
 
 
@@ -132,25 +192,50 @@ def working_size_for(params: DipParams) -> int:
 
 
 def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunContext,
-            settings: Any = None, stats: Any = None) -> np.ndarray:
-    """Fill ``hole`` of a float32 crop (any size) with DIP; ``settings`` overrides the preset's fit."""
+            settings: Any = None, stats: Any = None, seconds: float | None = None) -> np.ndarray:
+    """Fill ``hole`` of a float32 crop (any size) with DIP; ``settings`` overrides the preset's fit.
+
+    ``seconds``: this region's share of the fill's time budget (None: the settings' time limit), counted
+    from this call, so the content-aware start is paid from it too.
+    """
+    t0 = time.perf_counter()
     small, small_hole = _shrink(image, hole, working_size_for(params))
     ctx.check_cancelled()
+    fast = params.preset == "fast"
     guess = diffusion_fill(small, small_hole, 5.0, cv2.INPAINT_NS)
-    match = params.preset == "fast" and params.match_edges
-    label = f"DIP {params.preset if params.preset == 'fast' else params.paper_net}"
+    match = fast and params.match_edges
+    label = f"DIP {params.preset if fast else params.paper_net}"
     # the cheap fill is the iteration-0 preview: on screen before torch and the net are even loaded
     ctx.preview(grow_fill(guess, image, hole, match), f"{label}: iter 0 (initial fill)")
+
+    detail = anchor = None
+    if fast and (params.initial_fill == "patchmatch" or params.detail > 0):
+        source = content_aware_fill(image, hole, ctx)
+        if params.initial_fill == "patchmatch":
+            guess = _shrink(source, hole, working_size_for(params))[0] if small.shape != image.shape \
+                else source
+            guess = np.where(small_hole[..., None], guess, small).astype(np.float32)
+        if params.detail > 0:
+            detail = fine_detail(source, small_hole.shape, params.detail)
+        if params.initial_fill == "patchmatch":
+            anchor = (low_pass(source, small_hole.shape), small_hole.shape)
 
     from inpaint_studio.methods.dip.fit import fit
 
     settings = settings or fit_settings(params)
+    if seconds is not None:
+        # what is left of this region's share after the start; never 0 (that means "no limit")
+        left = seconds - (time.perf_counter() - t0)
+        if left < MIN_FIT_SECONDS:
+            # a net fitted for a few steps is worse than its start: the budget is spent, keep the start
+            return grow_fill(guess, image, hole, match, detail, anchor)
+        settings = dataclasses.replace(settings, time_limit=left)
 
     def preview(working: np.ndarray, text: str) -> None:
-        ctx.preview(grow_fill(working, image, hole, match), text)
+        ctx.preview(grow_fill(working, image, hole, match, detail, anchor), text)
 
     out = fit(small, small_hole, guess, settings, ctx, on_preview=preview, label=label, stats=stats)
-    return grow_fill(out, image, hole, match)
+    return grow_fill(out, image, hole, match, detail, anchor)
 
 
 class DeepImagePriorMethod(Method):
@@ -164,12 +249,23 @@ class DeepImagePriorMethod(Method):
     # the region strategy shrinks larger crops to this; the fit shrinks further to params.working_size
     working_size = 1024
 
+    def __init__(self) -> None:
+        # the runtime makes one instance per fill: the budget's clock spans all of the fill's regions
+        self._budget: FillBudget | None = None
+
     def context_margin(self, params: Any) -> int:
         # the net learns what to paint from the surroundings: give it a generous ring
         return 48
 
     def run(self, image: np.ndarray, hole: np.ndarray, params: Any, ctx: RunContext) -> np.ndarray:
-        return run_dip(image, hole, params, ctx)
+        total = params.time_limit or (FAST_TIME_LIMIT if params.preset == "fast" else 0.0)
+        seconds = None
+        if total > 0:
+            if self._budget is None or self._budget.total != total:
+                self._budget = FillBudget(total)
+            seconds = self._budget.region_seconds(getattr(ctx, "hole_share", None),
+                                                  getattr(ctx, "region_index", None))
+        return run_dip(image, hole, params, ctx, seconds=seconds)
 
 
 __all__ = ["DeepImagePriorMethod", "DipParams", "fit_settings", "grow_fill", "run_dip"]

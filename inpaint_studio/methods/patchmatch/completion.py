@@ -66,6 +66,10 @@ class CompletionSettings:
     init_sweeps: int = 4
     #: percentile of the patch costs used as the vote's similarity scale (Wexler: 75)
     sigma_percentile: float = 75.0
+    #: on this many finest levels every EM vote takes the best proposal per pixel (0: mean votes)
+    winner_levels: int = 0
+    #: on upsampled levels, compare patches on copies low-passed with this sigma (0: sharp)
+    match_blur: float = 0.0
     seed: int = 0
 
     @property
@@ -143,11 +147,23 @@ def _source_bank(image: np.ndarray, allowed: np.ndarray, settings: CompletionSet
     ws = max(c[0].shape[1] for c in copies)
     src = np.zeros((len(copies), hs, ws, 3), np.float32)
     valid = np.zeros((len(copies), hs, ws), bool)
+    cover = np.zeros((len(copies), hs, ws), bool)
     for k, (img, ok) in enumerate(copies):
         src[k, : img.shape[0], : img.shape[1]] = img
         valid[k, : ok.shape[0], : ok.shape[1]] = _valid_sources(ok, r)
+        cover[k, : ok.shape[0], : ok.shape[1]] = ok
     vk, vy, vx = np.nonzero(valid)
-    return src, valid, vk.astype(np.int32), vy.astype(np.int32), vx.astype(np.int32)
+    return src, valid, cover, vk.astype(np.int32), vy.astype(np.int32), vx.astype(np.int32)
+
+
+def _blur(image: np.ndarray, sigma: float, weight: np.ndarray | None = None) -> np.ndarray:
+    """Gaussian low-pass; with ``weight``, normalised so pixels outside it do not leak in."""
+    if weight is None:
+        return np.ascontiguousarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)
+    wf = weight.astype(np.float32)
+    num = cv2.GaussianBlur(image * wf[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(wf, (0, 0), sigma)
+    return np.ascontiguousarray(num / np.maximum(den, 1e-6)[..., None], dtype=np.float32)
 
 
 class _Level:
@@ -165,7 +181,10 @@ class _Level:
         self.ys, self.xs = ys.astype(np.int32), xs.astype(np.int32)
         self.tidx = np.full(hole.shape, -1, np.int32)
         self.tidx[self.ys, self.xs] = np.arange(len(self.ys), dtype=np.int32)
-        self.src, self.valid, self.vk, self.vy, self.vx = _source_bank(image, allowed, settings)
+        self.src, self.valid, self.cover, self.vk, self.vy, self.vx = _source_bank(image, allowed, settings)
+        # matching copy of the sources (see match_blur); None: match on the sharp pixels
+        self.src_m: np.ndarray | None = None
+        self.blur_sigma = 0.0
         if len(self.vk) == 0:
             raise InvalidInputError("there are no pixels to copy from: the sampling area is too small "
                                     "for the patch size")
@@ -200,12 +219,30 @@ class _Level:
         self.ny[ok] = sy[ok]
         self.nx[ok] = sx[ok]
 
+    def match_on_lowpass(self, sigma: float) -> None:
+        """Compare patches on low-passed copies from now on.
+
+        Why: an upsampled (or averaged) estimate has lost its fine detail, so plain SSD prefers
+        smooth source patches (a misaligned textured patch costs twice a flat one) and the fill
+        goes flat. Compared without their finest band, textured sources compete fairly; the vote
+        still copies their sharp pixels.
+        """
+        self.blur_sigma = float(sigma)
+        self.src_m = np.stack([_blur(self.src[k], sigma, self.cover[k]) for k in range(len(self.src))])
+
+    def _target(self, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.src_m is None:
+            return est, self.src
+        return _blur(est, self.blur_sigma), self.src_m
+
     def evaluate(self, est: np.ndarray, s: CompletionSettings) -> None:
-        engine.evaluate_all(est, self.ys, self.xs, self.src, self.nk, self.ny, self.nx, self.cost, self.ab,
+        est, src = self._target(est)
+        engine.evaluate_all(est, self.ys, self.xs, src, self.nk, self.ny, self.nx, self.cost, self.ab,
                             self.r, s.adapt, s.gain_min, s.gain_max, s.bias_max)
 
     def sweep(self, est: np.ndarray, s: CompletionSettings, reverse: bool, max_radius: int = 0) -> None:
-        engine.pm_pass(est, self.ys, self.xs, self.tidx, self.src, self.valid, self.vk, self.vy, self.vx,
+        est, src = self._target(est)
+        engine.pm_pass(est, self.ys, self.xs, self.tidx, src, self.valid, self.vk, self.vy, self.vx,
                        self.nk, self.ny, self.nx, self.cost, self.ab, self.r, reverse,
                        s.adapt, s.gain_min, s.gain_max, s.bias_max, s.global_candidates, max_radius)
 
@@ -303,6 +340,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
             up = cv2.resize(est, (w, h), interpolation=cv2.INTER_LINEAR)
             est = np.where(holes[li][..., None], up, images[li]).astype(np.float32)
             level.upsample_from(prev)
+            if settings.match_blur > 0.0:
+                level.match_on_lowpass(settings.match_blur)
             iterations = settings.iterations
             if li == 0:
                 iterations = max(1, iterations - settings.finest_fewer)
@@ -322,7 +361,7 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
             if li == 0 and it == iterations - 1 and settings.detail > 0.0:
                 est = _final_vote(level, est, settings)
                 continue
-            level.vote(est)
+            level.vote(est, winner=li < settings.winner_levels)
             level.evaluate(est, settings)
         if li == 0 and settings.match_boundary:
             est = _match_boundary(level, est, images[0], samplings[0])
