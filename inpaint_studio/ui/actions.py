@@ -77,6 +77,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("invert", "&Invert", "masks.invert", "Ctrl+Shift+I", None, None,
       "Swap what is removed and what is kept"),
     A("clear_mask", "&Clear", "masks.clear", "Ctrl+D", "edit-clear", None, "Remove the whole mask"),
+    A("paint_sampling", "Paint &Sampling Area", "set_paint_sampling", "S", "color-picker", None,
+      "Brush where content-aware fills may copy from (green); S again paints the mask",
+      checkable=True, short="Sampling Area"),
+    A("clear_sampling", "Clear Sampling &Area", "sampling.clear", None, None, None,
+      "Forget the sampling area: fills copy from anywhere around the hole again"),
+    # Restore
+    A("detect_damage", "&Detect Damage…", "show_damage_panel", "Ctrl+Shift+D", "edit-find",
+      SP.SP_FileDialogContentsView, "Find scratches and dust automatically; tune, then apply to the mask",
+      short="Detect Damage"),
+    A("apply_damage", "&Apply Detected Damage to Mask", "damage.apply", "Ctrl+Shift+Return", None, None,
+      "Put the detected damage into the mask (one undo step)"),
     # View
     A("zoom_in", "Zoom &In", "zoom_in", (Std.ZoomIn, "Ctrl+="), "zoom-in", None, "Magnify"),
     A("zoom_out", "Zoom &Out", "zoom_out", Std.ZoomOut, "zoom-out", None, "Zoom out"),
@@ -90,6 +101,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
       "Hold \\ to see the photo as it was opened", checkable=True),
     A("split", "S&plit View", "set_split_view", "Y", "view-split-left-right", None,
       "Before | after side by side, with a draggable divider", checkable=True, short="Split"),
+    A("defect_view", "Visualise &Defects", "set_defect_view", "D", None, None,
+      "Show a high-contrast view in which faint dust and scratches stand out (brushing still works)",
+      checkable=True, short="Defects"),
+    A("seam_check", "Seam &Check After Fill", "set_seam_check", None, None, None,
+      "After each fill, mark the edges that may show a seam", checkable=True),
     # Tools
     A("tool_brush", "&Brush", "set_tool_brush", "B", "draw-brush", None,
       "Paint what to remove ([ and ] change the size)", checkable=True, checked=True, group="tool"),
@@ -114,18 +130,19 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("open", "@recent", "open_sample", "-", "save", "save_as", "export", "-", "import_mask",
                "export_mask", "-", "quit")),
     ("&Edit", ("undo", "redo", "-", "fill", "cancel")),
-    ("&Mask", ("grow", "shrink", "feather", "-", "invert", "clear_mask", "-", "import_mask",
-               "export_mask")),
+    ("&Mask", ("grow", "shrink", "feather", "-", "invert", "clear_mask", "-", "paint_sampling",
+               "clear_sampling", "-", "import_mask", "export_mask")),
+    ("&Restore", ("detect_damage", "apply_damage", "-", "defect_view", "seam_check")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", "zoom_100", "-", "show_mask", "compare", "split",
-               "-", "@docks")),
+               "-", "defect_view", "seam_check", "-", "@docks")),
     ("&Tools", ("tool_brush", "tool_eraser", "tool_rect", "tool_lasso", "tool_polygon", "-",
-                "brush_smaller", "brush_larger")),
+                "paint_sampling", "-", "brush_smaller", "brush_larger")),
     ("&Help", ("about",)),
 )
 
 TOOLBAR: tuple[str, ...] = ("open", "save", "-", "undo", "redo", "-", "tool_brush", "tool_eraser",
-                            "tool_rect", "tool_lasso", "tool_polygon", "-", "zoom_fit", "zoom_100", "-",
-                            "split", "-", "fill", "cancel")
+                            "tool_rect", "tool_lasso", "tool_polygon", "paint_sampling", "-", "zoom_fit",
+                            "zoom_100", "-", "split", "-", "detect_damage", "-", "fill", "cancel")
 
 
 def spec(action_id: str) -> ActionSpec:

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, SignalInstance, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 
 
 class BackgroundTask(QObject):
@@ -42,17 +42,13 @@ class BackgroundTask(QObject):
 
     def _run(self) -> None:  # pool thread
         try:
-            result = self._fn()
+            relay, value = "_done_relay", self._fn()
         except BaseException as exc:  # everything goes back to the GUI thread, nothing dies here
-            self._relay(self._failed_relay, exc)
-        else:
-            self._relay(self._done_relay, result)
-
-    @staticmethod
-    def _relay(signal: SignalInstance, value: object) -> None:
-        # the receiver may have been deleted meanwhile (window closed): then there is nobody to tell
+            relay, value = "_failed_relay", exc
+        # the receiver may have been deleted meanwhile (window closed): then there is nobody to tell,
+        # and even looking up its signal raises
         with contextlib.suppress(RuntimeError):
-            signal.emit(value)
+            getattr(self, relay).emit(value)
 
     @Slot(object)
     def _on_done(self, result: Any) -> None:

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inpaint_studio.core.types import BBox
 from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.canvas_layers import LayerSource, OverlayLayer, PatchOverlay
 from inpaint_studio.ui.canvas_pyramid import Pyramid, downsample2, level_box, to_display_u8
 
 if TYPE_CHECKING:
@@ -122,6 +123,12 @@ class CanvasView(QWidget):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._previews: dict[BBox, QImage] = {}
+        # restorer overlays (damage proposal, sampling area, seam heat) and an alternative view
+        self._layers: dict[str, OverlayLayer] = {}
+        self._patches: dict[str, PatchOverlay] = {}
+        self._display_values: np.ndarray | None = None
+        self._display: Pyramid | None = None
+        self._display_badge: str | None = None
         self._mask_visible = True
         self._overlay_colour = QColor(MASK_COLOR.red(), MASK_COLOR.green(), MASK_COLOR.blue())
         self._overlay_opacity = MASK_COLOR.alphaF()
@@ -192,6 +199,10 @@ class CanvasView(QWidget):
         self._mask = None if mask is None else self._pyramid(self._current_mask)
         self._original_levels.clear()
         self._previews.clear()
+        for layer in self._layers.values():
+            layer.pyramid, layer.built_on = None, None
+        self._patches.clear()
+        self._display_values, self._display, self._display_badge = None, None, None
         self._fit_mode = True
         self._apply_fit()
         self.update()
@@ -346,6 +357,101 @@ class CanvasView(QWidget):
     @property
     def has_preview(self) -> bool:
         return bool(self._previews)
+
+    # restorer overlays ----------------------------------------------------------------------
+
+    def set_layer(self, name: str, source: LayerSource, colour: QColor, opacity: float = 0.5, *,
+                  with_mask: bool = True) -> None:
+        """Tint where ``source()`` (HxW uint8 coverage, or None) is non-zero, drawn above the mask.
+
+        The source is asked on every paint, so a layer follows an array the caller replaces or
+        edits; call :meth:`update_layer` with the changed box after editing it in place.
+        ``with_mask``: hidden together with the mask (M), as a layer the user paints should be.
+        """
+        self._layers[name] = OverlayLayer(source, QColor(colour), opacity, with_mask=with_mask)
+        self.update()
+
+    def remove_layer(self, name: str) -> None:
+        if self._layers.pop(name, None) is not None:
+            self.update()
+
+    def update_layer(self, name: str, bbox: BBox | None = None) -> None:
+        """The layer's values changed inside ``bbox`` (None: anywhere, or a new array)."""
+        layer = self._layers.get(name)
+        if layer is None:
+            return
+        layer.update(bbox)
+        if bbox is None:
+            self.update()
+        else:
+            self.update(self._widget_rect_of(bbox))
+
+    def set_layer_visible(self, name: str, visible: bool) -> None:
+        layer = self._layers.get(name)
+        if layer is not None and layer.visible != bool(visible):
+            layer.visible = bool(visible)
+            self.update()
+
+    def layer_shown(self, name: str) -> bool:
+        """The layer exists, is visible and has something to draw (what the user sees)."""
+        layer = self._layers.get(name)
+        if layer is None or not layer.visible or self._pixels is None:
+            return False
+        if layer.with_mask and not self._mask_visible:
+            return False
+        values = layer.source()
+        return values is not None and bool(values.any())
+
+    def set_patch_overlay(self, name: str, overlay: PatchOverlay | None) -> None:
+        """Show (None: remove) an image over part of the photo, e.g. the seam check's heat."""
+        old = self._patches.pop(name, None)
+        if old is not None:
+            self.update(self._widget_rect_of(old.bbox).adjusted(-4, -4, 4, 4))
+        if overlay is not None:
+            self._patches[name] = overlay
+            self.update(self._widget_rect_of(overlay.bbox).adjusted(-4, -4, 4, 4))
+
+    def patch_overlay(self, name: str) -> PatchOverlay | None:
+        return self._patches.get(name)
+
+    def set_display_pixels(self, values: np.ndarray | None, badge: str | None = None) -> None:
+        """Show ``values`` (HxWx3, the photo's size) instead of the photo; None: the photo again.
+
+        For views computed from the photo (the defect view): brushing, the mask and the overlays
+        work as usual on top; compare still shows the original photo.
+        """
+        shape = self._image_shape()
+        if values is not None and (shape is None or tuple(values.shape[:2]) != shape):
+            values = None  # computed for another photo: never show it over this one
+        self._display_values = values
+        self._display = None if values is None else self._pyramid(lambda: self._display_values)
+        self._display_badge = badge if values is not None else None
+        self.update()
+
+    def update_display_pixels(self, bbox: BBox | None) -> None:
+        """The alternative view's values changed in place inside ``bbox``."""
+        if self._display is not None:
+            self._display.update(bbox)
+            if bbox is None:
+                self.update()
+            else:
+                self.update(self._widget_rect_of(bbox))
+
+    @property
+    def display_pixels(self) -> np.ndarray | None:
+        """What is shown instead of the photo (None: the photo itself)."""
+        return self._display_values
+
+    def visible_image_box(self) -> BBox | None:
+        """The photo pixels currently on screen (None without a photo or when none is visible)."""
+        shape = self._image_shape()
+        if shape is None:
+            return None
+        top_left = self.map_to_image(QPointF(0, 0))
+        bottom_right = self.map_to_image(QPointF(self.width(), self.height()))
+        box = BBox(max(0, math.floor(top_left.y())), max(0, math.floor(top_left.x())),
+                   min(shape[0], math.ceil(bottom_right.y())), min(shape[1], math.ceil(bottom_right.x())))
+        return None if box.is_empty else box
 
     # compare --------------------------------------------------------------------------------
 
@@ -549,6 +655,8 @@ class CanvasView(QWidget):
                 self._paint_divider(painter)
             if self.showing_original:
                 self._paint_badge(painter, "Original")
+            elif self._display_badge:
+                self._paint_badge(painter, self._display_badge)
             self._paint_brush_cursor(painter)
         finally:
             painter.end()
@@ -560,7 +668,8 @@ class CanvasView(QWidget):
             return
         smooth = self._scale * self.devicePixelRatioF() < 1.0
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
-        crop = self._pixels.crop(level, box)
+        source = self._display if self._display is not None and not original else self._pixels
+        crop = source.crop(level, box)
         if original and self._document is not None:
             crop = self._with_originals(crop, level, box)
         crop = np.ascontiguousarray(crop)
@@ -580,6 +689,39 @@ class CanvasView(QWidget):
                 if self._previews:
                     painter.setOpacity(0.3)  # while a fill previews, the fill is what you watch
                 painter.drawImage(target, overlay)
+                painter.restore()
+        if not original:
+            self._paint_layers(painter, level, box, target)
+
+    def _paint_layers(self, painter: QPainter, level: int, box: BBox, target: QRectF) -> None:
+        """The restorer overlays: full-frame tinted layers, then patches with their outlines."""
+        for layer in self._layers.values():
+            if not layer.visible or (layer.with_mask and not self._mask_visible):
+                continue
+            pyramid = layer.current(self._schedule, self._on_levels_ready)
+            if pyramid is None or self._pixels is None or pyramid.shape != self._pixels.shape:
+                continue
+            values = np.ascontiguousarray(pyramid.crop(level, box))
+            if not values.any():
+                continue
+            image = QImage(values.data, values.shape[1], values.shape[0], values.strides[0],
+                           QImage.Format.Format_Indexed8)
+            image.setColorTable(layer.table)
+            painter.drawImage(target, image)
+        for patch in self._patches.values():
+            rect = QRectF(self.map_from_image(QPointF(patch.bbox.left, patch.bbox.top)),
+                          self.map_from_image(QPointF(patch.bbox.right, patch.bbox.bottom)))
+            painter.drawImage(rect, patch.image)
+            if patch.outlines:
+                painter.save()
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                for colour, width in ((QColor(0, 0, 0, 150), 4.0), (patch.outline_colour, 2.0)):
+                    painter.setPen(QPen(colour, width))
+                    for outline in patch.outlines:
+                        corner = self.map_from_image(QPointF(outline.left, outline.top))
+                        far = self.map_from_image(QPointF(outline.right, outline.bottom))
+                        painter.drawRect(QRectF(corner, far).adjusted(-2, -2, 2, 2))
                 painter.restore()
 
     def _visible_level_box(self, dirty: QRectF) -> tuple[int, BBox | None]:

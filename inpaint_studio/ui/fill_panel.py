@@ -7,6 +7,7 @@ result to the document (one undo step). A cancelled or failed fill leaves the do
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -131,6 +132,7 @@ class FillController(QObject):
         self._land_pool = QThreadPool(self)
         self._land_pool.setMaxThreadCount(1)
         self._method_label = ""
+        self.last_request: FillRequest | None = None
         view.fill_button.clicked.connect(self.start_fill)
         view.cancel_button.clicked.connect(self.cancel_fill)
         bridge.progress.connect(self._on_progress)
@@ -177,8 +179,14 @@ class FillController(QObject):
         if callable(snapshot):  # read-only view of the live pixels: no 300 MB copy on a 100 MP photo
             pixels, mask = snapshot()
             self._holds_snapshot = True
+        extra: dict[str, Any] = {}
+        sampling = self._sampling_for(cls)
+        if sampling is not None:
+            extra["sampling"] = sampling
         request = FillRequest(pixels=pixels, mask=mask, method=name, params=values,
-                              source_name=path.name if path else None)
+                              source_name=path.name if path else None, **extra)
+        #: the last request submitted (tests and the seam check read it)
+        self.last_request = request
         self._release_snapshot()  # FillRequest made its own frozen copies
         self._base_pixels = self.document.pixels
         self._base_revision = getattr(self.document, "pixels_revision", None)
@@ -189,8 +197,22 @@ class FillController(QObject):
         self.view.progress.setFormat(f"Starting {cls.label}…")
         request_id = self.bridge.submit(request)
         self._set_busy(True)
-        self._say(f"Filling with {cls.label}…")
+        note = ""
+        if sampling is None and _painted_sampling(self.document) is not None:
+            note = " (this method does not use the sampling area)"
+        elif sampling is not None:
+            note = " from the sampling area"
+        self._say(f"Filling with {cls.label}{note}…")
         return request_id
+
+    def _sampling_for(self, cls: Any) -> np.ndarray | None:
+        """The painted sampling area, for methods that copy patches (``uses_sampling``), else None."""
+        painted = _painted_sampling(self.document)
+        if painted is None or not getattr(cls, "uses_sampling", False):
+            return None
+        if "sampling" not in {f.name for f in dataclasses.fields(FillRequest)}:
+            return None  # a runtime without sampling support
+        return painted
 
     def cancel_fill(self) -> None:
         if self._landing:  # the result is being compared: drop it when that ends
@@ -318,6 +340,15 @@ class FillController(QObject):
     def _update_enabled(self, *_args: Any) -> None:
         ready = self.document.pixels is not None and self.document.mask is not None
         self.view.fill_button.setEnabled(ready and not self.busy)
+
+
+def _painted_sampling(document: Any) -> np.ndarray | None:
+    """The document's sampling area if anything is painted in it (it lives on the core document)."""
+    core = getattr(document, "core", document)
+    values = getattr(core, "sampling", None)
+    if values is None or not getattr(core, "has_sampling", bool(np.any(values))):
+        return None
+    return values
 
 
 def _sentence(text: str) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -28,16 +28,20 @@ from PySide6.QtWidgets import (
 from inpaint_studio.runtime import catalogue
 from inpaint_studio.runtime.jobs import FillResult
 from inpaint_studio.ui import actions as action_table
-from inpaint_studio.ui import dialogs
+from inpaint_studio.ui import dialogs, warmup
 from inpaint_studio.ui import weights_dialog as weights_ui
 from inpaint_studio.ui.bridge import FillBridge
 from inpaint_studio.ui.canvas import CanvasView
+from inpaint_studio.ui.damage_panel import DamageController, DamagePanelView
+from inpaint_studio.ui.defect_view import DefectViewController
 from inpaint_studio.ui.document import Document
 from inpaint_studio.ui.file_controller import FileController
 from inpaint_studio.ui.fill_panel import FillController, FillPanelView
 from inpaint_studio.ui.history_panel import HistoryPanel
 from inpaint_studio.ui.mask_controller import MaskController
 from inpaint_studio.ui.method_panel import MethodPanel
+from inpaint_studio.ui.sampling import SamplingController
+from inpaint_studio.ui.seam_check import SeamCheckController
 from inpaint_studio.ui.settings import Preferences, qsettings
 from inpaint_studio.ui.status import StatusBarController
 from inpaint_studio.ui.tool_options import ToolOptionsPanel
@@ -68,6 +72,13 @@ class MainWindow(QMainWindow):
         self.masks = MaskController(self.document, self, self.prefs, self)
         self.fills = FillController(self.document, self.canvas, self.method_panel, self.fill_panel,
                                     self.bridge, self)
+        # the restorer's tools (issue 7) and the sampling area (issue 5)
+        self.damage_panel = DamagePanelView()
+        self.damage = DamageController(self.document, self.canvas, self.damage_panel, self)
+        self.defects = DefectViewController(self.document, self.canvas, self)
+        self.seams = SeamCheckController(self.document, self.canvas, self)
+        self.sampling = SamplingController(self.document, self.canvas, self)
+        self.warmup_thread: Any = None
         self.weights_dialog: WeightsDialog | None = None
         self._closing_confirmed = False
         self._in_close_event = False
@@ -136,6 +147,9 @@ class MainWindow(QMainWindow):
         self.fill_dock = self._dock("Fill", "fill_dock", panel)
         self.tool_dock = self._dock("Tool Options", "tool_options_dock", self.tool_options)
         self.history_dock = self._dock("History", "history_dock", self.history_panel)
+        self.damage_dock = self._dock("Detect Damage", "damage_dock", self.damage_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.damage_dock)
+        self.damage_dock.hide()  # shown by Restore ▸ Detect Damage…
         right = Qt.DockWidgetArea.RightDockWidgetArea
         # the fill controls first (the window's purpose), brush settings and history share a tab below
         self.addDockWidget(right, self.fill_dock)
@@ -144,7 +158,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.tool_dock, self.history_dock)
         self.tool_dock.raise_()
         self.resizeDocks([self.fill_dock, self.tool_dock], [520, 230], Qt.Orientation.Vertical)
-        for dock in (self.tool_dock, self.fill_dock, self.history_dock):
+        for dock in (self.tool_dock, self.fill_dock, self.history_dock, self.damage_dock):
             self._docks_menu.addAction(dock.toggleViewAction())
         self._docks_menu.addAction(self.toolbar.toggleViewAction())
 
@@ -165,8 +179,17 @@ class MainWindow(QMainWindow):
         self.document.mask_changed.connect(self._on_mask_changed)
         self.document.modified_changed.connect(self.setWindowModified)
         self.document.history_changed.connect(self._update_actions)
-        for source in (self.files, self.fills, self.masks):
+        for source in (self.files, self.fills, self.masks, self.damage, self.defects, self.seams,
+                       self.sampling):
             source.status_message.connect(self._show_status)
+        self.damage.busy_changed.connect(
+            lambda busy: self.status.set_busy("damage", busy, "Looking for damage…"))
+        self.damage.busy_changed.connect(self._update_actions)
+        self.damage_dock.visibilityChanged.connect(self._on_damage_dock_visible)
+        self.fills.fill_finished.connect(self.seams.fill_finished)
+        self.sampling.changed.connect(self._update_actions)
+        self.tools.paint_layer_changed.connect(self._on_paint_layer_changed)
+        self.actions["seam_check"].setChecked(bool(self.prefs.get("view.seam_check", False)))
         self.files.busy_changed.connect(lambda busy: self.status.set_busy("files", busy, "Reading/writing…"))
         self.masks.busy_changed.connect(lambda busy: self.status.set_busy("masks", busy, "Mask…"))
         self.files.busy_changed.connect(self._update_actions)
@@ -198,6 +221,8 @@ class MainWindow(QMainWindow):
         state = settings.value("window/state", QByteArray(), QByteArray)
         if state and not state.isEmpty():
             self.restoreState(state)
+        # detection runs while its panel is open: it opens when asked, not because it was open last time
+        self.damage_dock.hide()
 
     def _write_settings(self) -> None:
         settings = qsettings()
@@ -272,6 +297,22 @@ class MainWindow(QMainWindow):
     def brush_larger(self) -> None:
         self.tools.bigger()
 
+    def show_damage_panel(self) -> None:
+        """Restore ▸ Detect Damage…: the panel, with the proposal over the photo."""
+        self.damage_dock.show()
+        self.damage_dock.raise_()
+        self.damage.set_active(True)
+
+    def set_defect_view(self, on: bool) -> None:
+        self.defects.set_enabled(bool(on))
+
+    def set_seam_check(self, on: bool) -> None:
+        self.seams.set_enabled(bool(on))
+        self.prefs.set("view.seam_check", bool(on))
+
+    def set_paint_sampling(self, on: bool) -> None:
+        self.tools.set_paint_layer("sampling" if on else "mask")
+
     def show_about(self) -> None:
         choice = self.bridge.device_choice
         device = (f"{choice.device} ({choice.reason})" if choice
@@ -295,6 +336,22 @@ class MainWindow(QMainWindow):
         action = self.actions.get(f"tool_{name}")
         if action is not None and not action.isChecked():
             action.setChecked(True)
+
+    def _on_damage_dock_visible(self, visible: bool) -> None:
+        # a dock tabbed behind another also reports "hidden": only a closed panel stops detecting
+        self.damage.set_active(bool(visible) or not self.damage_dock.isHidden())
+        self._update_actions()
+
+    def _on_paint_layer_changed(self, layer: str) -> None:
+        sampling = layer == "sampling"
+        if self.actions["paint_sampling"].isChecked() != sampling:
+            self.actions["paint_sampling"].setChecked(sampling)
+        if sampling:
+            self.show_mask_action.setChecked(True)  # the green layer hides with the mask
+            self._show_status("Painting the sampling area (green): fills copy only from there. "
+                              "S returns to the mask.")
+        else:
+            self._show_status("Painting the mask.")
 
     def _rebuild_recent_menu(self) -> None:
         self.files.fill_recent_menu(self.recent_menu, self.open_path)
@@ -388,6 +445,10 @@ class MainWindow(QMainWindow):
         for name in ("grow", "shrink", "feather", "clear_mask"):
             a[name].setEnabled(has_mask and not self.masks.busy)
         a["invert"].setEnabled(has_photo and not self.masks.busy)
+        for name in ("detect_damage", "defect_view", "paint_sampling"):
+            a[name].setEnabled(has_photo)
+        a["apply_damage"].setEnabled(has_photo and self.damage.active)
+        a["clear_sampling"].setEnabled(has_photo and self.sampling.has_area)
 
     # events ---------------------------------------------------------------------------------
 
@@ -398,6 +459,16 @@ class MainWindow(QMainWindow):
                 and self.actions["compare"].isChecked()):
             self.actions["compare"].setChecked(False)
         return False
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.warmup_thread is None and not warmup.disabled():
+            # after the first paint: compile PatchMatch's kernels while the user looks at the photo
+            self.warmup_thread = False
+            QTimer.singleShot(1500, self, self._start_warmup)
+
+    def _start_warmup(self) -> None:
+        self.warmup_thread = warmup.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing_confirmed and self.document.is_modified:
@@ -411,10 +482,17 @@ class MainWindow(QMainWindow):
                 return
         if self.weights_dialog is not None:
             self.weights_dialog.shutdown()
+        for part in (self.damage, self.defects, self.seams):
+            part.shutdown()
         self.fills.shutdown()
         self.bridge.shutdown()
         self.files.wait_idle()
         self.masks.shutdown()
+        # a pool thread still finishing a task at exit would be killed inside Python's shutdown
+        # (a crash on quit): every pool, the canvas's display builds included, ends here
+        for pool in self.findChildren(QThreadPool):
+            pool.clear()
+            pool.waitForDone(10_000)
         self._write_settings()
         self.prefs.flush()
         app = QApplication.instance()

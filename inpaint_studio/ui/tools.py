@@ -11,12 +11,16 @@ spanning ``[c, c + 1) x [r, r + 1)``); core.mask_ops centres pixel ``(r, c)`` on
 brush points are shifted by -0.5 on the way in.
 
 Brushing never waits for anything: a running fill works on its own snapshot of the mask.
+
+Two layers can be painted with the same tools: the mask (what to remove, red) and the sampling
+area (where content-aware fills may copy from, green; issue 5). :meth:`ToolController.set_paint_layer`
+switches between them; each stroke or selection is one undo step on the layer it painted.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -31,6 +35,7 @@ __all__ = ["TOOLS", "ToolController", "ToolName"]
 
 ToolName = Literal["brush", "eraser", "rect", "lasso", "polygon"]
 TOOLS: tuple[ToolName, ...] = ("brush", "eraser", "rect", "lasso", "polygon")
+PaintLayer = Literal["mask", "sampling"]
 MIN_BRUSH = 1
 MAX_BRUSH = 5000
 #: closing a polygon by clicking its first point: within this many screen pixels
@@ -52,6 +57,8 @@ class ToolController(QObject):
     """The current mask tool and its settings, for one canvas and its document."""
 
     tool_changed = Signal(str)
+    #: "mask" or "sampling": which layer the tools paint
+    paint_layer_changed = Signal(str)
     #: brush diameter in image pixels
     brush_size_changed = Signal(int)
     hardness_changed = Signal(float)
@@ -62,6 +69,7 @@ class ToolController(QObject):
         self.document = document
         self.canvas = canvas
         self._tool: ToolName = "brush"
+        self._layer: PaintLayer = "mask"
         self._size = 40
         self._hardness = 0.8
         self._pressure_enabled = True
@@ -89,6 +97,20 @@ class ToolController(QObject):
             self.cancel()
             self._tool = name  # type: ignore[assignment]
             self.tool_changed.emit(name)
+            self.canvas.update_cursor()
+
+    @property
+    def paint_layer(self) -> PaintLayer:
+        return self._layer
+
+    def set_paint_layer(self, layer: str) -> None:
+        """Paint the mask ("mask") or the sampling area ("sampling") from now on."""
+        if layer not in ("mask", "sampling"):
+            raise ValueError(f"the tools paint the 'mask' or the 'sampling' layer, not {layer!r}")
+        if layer != self._layer:
+            self.cancel()
+            self._layer = layer  # type: ignore[assignment]
+            self.paint_layer_changed.emit(layer)
             self.canvas.update_cursor()
 
     @property
@@ -156,7 +178,11 @@ class ToolController(QObject):
         if self._tool in ("brush", "eraser"):
             point = (pos.y() - 0.5, pos.x() - 0.5)
             label = "Brush stroke" if self._tool == "brush" else "Eraser stroke"
-            self.document.begin_stroke(label)
+            if self._layer == "sampling":
+                label = "Sampling area stroke" if self._tool == "brush" else "Sampling area erase"
+                _core(self.document).begin_stroke(label, layer="sampling")
+            else:
+                self.document.begin_stroke(label)
             start = point
             if modifiers & Qt.KeyboardModifier.ShiftModifier and self._last_stroke_end is not None:
                 start = self._last_stroke_end
@@ -289,6 +315,7 @@ class ToolController(QObject):
         mask = self.document.mask
         if mask is None:
             return
+        layer = self._layer
         height, width = mask.shape
         if tool == "rect":
             if len(points) < 2:
@@ -315,11 +342,24 @@ class ToolController(QObject):
             shape = np.zeros((box.height, box.width), np.uint8)
             cv2.fillPoly(shape, [np.round(fixed).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=_FIXED_BITS)
             inside = shape.astype(bool)
-        old = mask[box.slices]
-        new = np.where(inside, np.uint8(0), old) if subtract else np.where(inside, np.uint8(255), old)
         names = {"rect": "Rectangle", "lasso": "Lasso", "polygon": "Polygon"}
         label = f"{names[tool]} selection" + (" (subtract)" if subtract else "")
+        if layer == "sampling":
+            self._commit_sampling(box, inside, subtract, f"Sampling area: {label.lower()}")
+            return
+        old = mask[box.slices]
+        new = np.where(inside, np.uint8(0), old) if subtract else np.where(inside, np.uint8(255), old)
         self.document.set_mask_region(box, new, label)
+
+    def _commit_sampling(self, box: BBox, inside: np.ndarray, subtract: bool, label: str) -> None:
+        core = _core(self.document)
+        current = getattr(core, "sampling", None)
+        mask = self.document.mask
+        if mask is None:
+            return
+        values = np.zeros(mask.shape, np.uint8) if current is None else current.copy()
+        values[box.slices][inside] = 0 if subtract else 255
+        core.set_sampling(values, label)
 
     def paint_overlay(self, painter: QPainter, canvas: CanvasView) -> None:
         """The selection being drawn, as a black-and-white dashed outline (readable on any photo)."""
@@ -345,3 +385,8 @@ class ToolController(QObject):
             for point in widget_points:
                 painter.drawRect(QRectF(point - QPointF(2.5, 2.5), point + QPointF(2.5, 2.5)))
         painter.restore()
+
+
+def _core(document: Any) -> Any:
+    """The Qt-free document behind the Qt adapter (the sampling layer lives there)."""
+    return getattr(document, "core", document)

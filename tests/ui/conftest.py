@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from inpaint_studio.ui.app import create_window
 from inpaint_studio.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
+
+# no numba warm-up thread competing with the tests for the CPU (ui.warmup)
+os.environ.setdefault("INPAINT_STUDIO_NO_WARMUP", "1")
 
 
 @dataclass(frozen=True)
