@@ -325,3 +325,11 @@ def test_warm_up_runs_in_the_background_unless_opted_out(window):
     assert thread.is_alive(), "start() did not wait for it"
     release.set()
     thread.join(5)
+
+
+def test_warm_up_imports_torch_and_runs_one_tiny_fill_per_method():
+    import sys
+
+    seconds = warmup.warm_up(("telea", "no-such-method"))
+    assert set(seconds) == {"torch", "telea"}, "uninstalled methods are skipped"
+    assert "torch" in sys.modules
