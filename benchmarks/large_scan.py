@@ -91,7 +91,7 @@ def make_scan(path: Path, mask_path: Path, width: int, height: int, coverage: fl
 # ------------------------------------------------------------------------------------ children
 def child_cli(image: Path, mask_path: Path, out: Path, method: str) -> dict[str, Any]:
     from inpaint_studio.core.io import load_mask, load_photo, save_photo
-    from inpaint_studio.runtime.jobs import FillRequest, run_fill
+    from inpaint_studio.runtime.jobs import FillRequest, frozen_view, run_fill
 
     phases: dict[str, float] = {}
     t = time.perf_counter()
@@ -101,7 +101,9 @@ def child_cli(image: Path, mask_path: Path, out: Path, method: str) -> dict[str,
     mask = load_mask(mask_path, photo.pixels.shape)
     phases["load_mask_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = run_fill(FillRequest(pixels=photo.pixels, mask=mask, method=method, source_name=image.name))
+    # as `inpaint-studio fill` does (cli.fill.fill_pixels): the photo is shared with the fill, not copied
+    result = run_fill(FillRequest(pixels=frozen_view(photo.pixels), mask=mask, method=method,
+                                  source_name=image.name, pixels_frozen=True))
     phases["fill_s"] = time.perf_counter() - t
     if not result.ok or result.pixels is None:
         raise SystemExit(f"fill failed: {result.message}")
@@ -131,7 +133,9 @@ def child_document(image: Path, mask_path: Path, out: Path, method: str) -> dict
     phases["open_s"] = time.perf_counter() - t
     t = time.perf_counter()
     pixels, hole = document.snapshot_for_fill()
-    result = run_fill(FillRequest(pixels=pixels, mask=hole, method=method))
+    # as the Fill panel does: the snapshot is shared until the result arrives, then released
+    result = run_fill(FillRequest(pixels=pixels, mask=hole, method=method, pixels_frozen=True))
+    document.release_snapshot()
     del pixels, hole
     phases["fill_s"] = time.perf_counter() - t
     if not result.ok or result.pixels is None:

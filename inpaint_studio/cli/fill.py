@@ -65,7 +65,7 @@ def fill_pixels(pixels: Any, mask: Any, *, method: str, params: Any, seed: int, 
     ``sampling``: the sampling area (HxW, >0 = patches may come from here) or None.
     """
     from inpaint_studio.methods.base import params_to_json
-    from inpaint_studio.runtime.jobs import CancelToken, FillRequest, run_fill
+    from inpaint_studio.runtime.jobs import CancelToken, FillRequest, frozen_view, run_fill
 
     cancel = CancelToken()
 
@@ -73,8 +73,10 @@ def fill_pixels(pixels: Any, mask: Any, *, method: str, params: Any, seed: int, 
         text = "cancelling..." if cancel.cancelled else event.text
         progress.update(event.fraction, text, eta_s=event.eta_s)
 
-    request = FillRequest(pixels=pixels, mask=mask, method=method, params=params_to_json(params),
-                          seed=seed, device=device, source_name=source_name, sampling=sampling)
+    # the CLI owns the photo and does nothing else meanwhile: no copy of a 577 MB 100 MP scan
+    request = FillRequest(pixels=frozen_view(pixels), mask=mask, method=method, params=params_to_json(params),
+                          seed=seed, device=device, source_name=source_name, sampling=sampling,
+                          pixels_frozen=True)
     with ctrl_c_cancels(cancel):
         result = run_fill(request, on_progress=on_progress, cancel=cancel)
     if result.status == "cancelled" or cancel.cancelled:

@@ -73,6 +73,14 @@ def _frozen_copy(array: Any) -> np.ndarray:
     return copy
 
 
+def frozen_view(array: Any) -> np.ndarray:
+    """A read-only view of ``array`` to pass with ``pixels_frozen=True`` by a caller that owns it
+    and will not write it until the fill ends (the CLI: one photo, one thread)."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass(frozen=True, eq=False)
 class FillRequest:
     """Everything one fill needs, captured at the moment the user pressed Fill.
@@ -85,6 +93,9 @@ class FillRequest:
     ``regions`` None means the method's defaults (see :func:`default_region_options`).
     ``sampling`` (HxW, >0 = patches may come from here; None or all zero: anywhere) is the sampling
     area of methods that copy patches (``uses_sampling``); the others ignore it, with a note.
+    ``pixels_frozen``: the caller promises that ``pixels`` (a read-only array) stays unchanged until
+    the fill's result arrives — a document snapshot it guards by copy-on-write, or a photo the CLI
+    owns alone — so it is used without a copy (577 MB saved on a 100 MP 16-bit scan).
     Construction never validates the data: every problem is reported by the result.
     """
 
@@ -101,9 +112,12 @@ class FillRequest:
     #: where patches may be copied from (HxW, >0 = allowed); None: anywhere outside the hole
     sampling: np.ndarray | None = None
     request_id: str = field(default_factory=_new_request_id)
+    pixels_frozen: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pixels", _frozen_copy(self.pixels))
+        shareable = (self.pixels_frozen and isinstance(self.pixels, np.ndarray)
+                     and not self.pixels.flags.writeable)
+        object.__setattr__(self, "pixels", self.pixels if shareable else _frozen_copy(self.pixels))
         object.__setattr__(self, "mask", _frozen_copy(self.mask))
         if self.sampling is not None:
             object.__setattr__(self, "sampling", _frozen_copy(self.sampling))

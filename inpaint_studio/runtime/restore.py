@@ -39,7 +39,7 @@ from inpaint_studio.runtime.context import (
     PreviewCallback,
     ProgressCallback,
 )
-from inpaint_studio.runtime.jobs import FillRequest, FillResult, run_fill
+from inpaint_studio.runtime.jobs import FillRequest, FillResult, frozen_view, run_fill
 from inpaint_studio.runtime.provenance import Provenance, array_digest, library_versions
 
 if TYPE_CHECKING:
@@ -338,8 +338,10 @@ def run_restore(
     for part, part_mask, method, method_params, lo, hi in parts:
         if not part_mask.any():
             continue
-        request = FillRequest(pixels=current, mask=part_mask, method=method, params=dict(method_params or {}),
-                              seed=seed, device=device, source_name=source_name)
+        # ``current`` is the caller's photo or this job's own result, unchanged while the part runs
+        request = FillRequest(pixels=frozen_view(current), mask=part_mask, method=method,
+                              params=dict(method_params or {}), seed=seed, device=device,
+                              source_name=source_name, pixels_frozen=True)
         t = time.perf_counter()
         result = run_fill(request, on_progress=state.sub_progress(lo, hi, part),
                           on_preview=state.sub_preview(), cancel=cancel)

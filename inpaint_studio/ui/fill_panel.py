@@ -183,11 +183,12 @@ class FillController(QObject):
         sampling = self._sampling_for(cls)
         if sampling is not None:
             extra["sampling"] = sampling
+        # the snapshot is shared, not copied: the document keeps it unchanged until the result arrives
         request = FillRequest(pixels=pixels, mask=mask, method=name, params=values,
-                              source_name=path.name if path else None, **extra)
-        #: the last request submitted (tests and the seam check read it)
+                              source_name=path.name if path else None, pixels_frozen=self._holds_snapshot,
+                              **extra)
+        #: the last request submitted (tests read it; its pixels are only guaranteed during the fill)
         self.last_request = request
-        self._release_snapshot()  # FillRequest made its own frozen copies
         self._base_pixels = self.document.pixels
         self._base_revision = getattr(self.document, "pixels_revision", None)
         self._method_label = cls.label
@@ -243,6 +244,7 @@ class FillController(QObject):
             self.preview_shown.emit(event)
 
     def _on_finished(self, result: FillResult) -> None:
+        self._release_snapshot()  # the worker is done reading the shared pixels
         base, self._base_pixels = self._base_pixels, None
         revision, self._base_revision = self._base_revision, None
         if result.status == "done" and result.pixels is not None:

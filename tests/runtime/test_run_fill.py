@@ -24,6 +24,7 @@ from inpaint_studio.runtime.jobs import (
     FillProgress,
     FillRequest,
     default_region_options,
+    frozen_view,
     run_fill,
 )
 from tests.runtime.runtime_fakes import HOLE, SlowMethod, make_mask, make_photo, two_hole_mask
@@ -288,6 +289,19 @@ def test_a_bad_sampling_area_gives_a_failed_result(fakes: None, photo: np.ndarra
     assert words in result.message
     assert result.details is None  # a user's mistake, not a crash with a traceback
 
+
+
+def test_pixels_promised_frozen_are_shared_not_copied(photo: np.ndarray, mask: np.ndarray) -> None:
+    # a 100 MP 16-bit scan is 577 MB: a caller that guarantees the pixels stay put saves the copy
+    shared = FillRequest(frozen_view(photo), mask, "telea", pixels_frozen=True)
+    assert np.shares_memory(shared.pixels, photo) and not shared.pixels.flags.writeable
+    # ...but only read-only arrays: a writeable one could change under the fill, so it is copied
+    writeable = FillRequest(photo, mask, "telea", pixels_frozen=True)
+    assert not np.shares_memory(writeable.pixels, photo)
+    assert not np.shares_memory(FillRequest(frozen_view(photo), mask, "telea").pixels, photo)
+    result = run_fill(shared)
+    assert result.ok and result.pixels is not None
+    assert not np.shares_memory(result.pixels, photo), "the result is a new array; the input is untouched"
 
 def test_the_sampling_area_is_snapshotted(photo: np.ndarray, mask: np.ndarray) -> None:
     sampling = np.zeros(mask.shape, np.uint8)

@@ -79,6 +79,20 @@ def test_cancel_during_a_live_preview_leaves_the_photo_unchanged(window, qtbot, 
     assert not window.undo_action.isEnabled()
 
 
+
+def test_a_fill_shares_the_photo_with_the_worker_and_lets_go_when_it_ends(window, qtbot, slow_method):
+    # no 577 MB copy of a 100 MP scan per fill: the worker reads the document's pixels, which the
+    # document keeps unchanged (copy-on-write) only while the fill runs
+    window.method_panel.refresh()
+    assert window.method_panel.select(slow_method.name)
+    with qtbot.waitSignal(window.fills.preview_shown, timeout=FILL_TIMEOUT_MS):
+        window.fill_panel.fill_button.click()
+    assert np.shares_memory(window.fills.last_request.pixels, window.document.pixels)
+    assert window.document.core._snapshots == 1
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=FILL_TIMEOUT_MS):
+        window.fills.cancel_fill()
+    assert window.document.core._snapshots == 0, "released: later edits write in place again"
+
 def test_a_bad_file_shows_a_message_and_keeps_the_open_photo(window, qtbot, tmp_path, message_boxes):
     before = window.document.pixels
     bad = tmp_path / "holiday.png"
