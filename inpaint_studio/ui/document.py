@@ -139,6 +139,9 @@ class Document(QObject):
     def snapshot_for_fill(self) -> tuple[np.ndarray, np.ndarray]:
         return self.core.snapshot_for_fill()
 
+    def snapshot_pixels(self) -> np.ndarray:
+        return self.core.snapshot_pixels()
+
     def release_snapshot(self) -> None:
         self.core.release_snapshot()
 

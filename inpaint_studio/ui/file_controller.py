@@ -394,13 +394,23 @@ class FileController(QObject):
         if self.busy:
             self.status_message.emit("Still reading or writing a file; try again in a moment.")
             return False
-        # a private copy: the document may change (a fill lands, a brush stroke) while this writes
-        snapshot = photo.with_pixels(np.array(photo.pixels, copy=True))
+        # the document keeps these pixels unchanged (copy-on-write) until the file is written: a fill
+        # landing meanwhile cannot tear the save, and a 100 MP scan is not copied to be saved
+        snapshot = photo.with_pixels(self.document.snapshot_pixels())
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.document.release_snapshot()
+
         generation = self._pixels_generation
         verb = "Saving" if mark else "Exporting"
         self.status_message.emit(f"{verb} {path.name}…")
 
         def written(out: Path) -> None:
+            release()
             out = Path(out)
             self.prefs.remember_folder("save", out)
             if mark:
@@ -421,6 +431,7 @@ class FileController(QObject):
                 then()
 
         def failed(exc: BaseException) -> None:
+            release()
             self._error("Cannot save", exc)
             self.save_failed.emit(_message(exc))
 

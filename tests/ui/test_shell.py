@@ -504,3 +504,35 @@ def test_settings_live_under_the_isolated_home(tmp_path, monkeypatch):
     assert qsettings().fileName().startswith(str(tmp_path / "home"))
     (config_dir() / "settings.json").write_text("{ not json")
     assert Preferences().get("method.name", "telea") == "telea", "a damaged file falls back to defaults"
+
+
+def test_a_save_writes_the_photo_as_it_was_when_pressed_without_copying_it(window, qtbot, tmp_path,
+                                                                          monkeypatch):
+    # a fill landing while a 100 MP scan is being written must not tear the file, and the save must
+    # not hold a second 577 MB copy: the document keeps the pixels unchanged until the write ends
+    import threading
+
+    from inpaint_studio.ui import file_controller
+
+    started, release = threading.Event(), threading.Event()
+    real_save = file_controller.io.save_photo
+    seen: list[np.ndarray] = []
+
+    def slow_save(photo, *args, **kwargs):
+        seen.append(photo.pixels)
+        started.set()
+        assert release.wait(10)
+        return real_save(photo, *args, **kwargs)
+
+    monkeypatch.setattr(file_controller.io, "save_photo", slow_save)
+    before = window.document.pixels.copy()
+    target = tmp_path / "as-pressed.png"
+    with qtbot.waitSignal(window.files.saved, timeout=TIMEOUT_MS):
+        window.files.save_to(target)
+        assert started.wait(10)
+        assert np.shares_memory(seen[0], window.document.pixels), "no copy of the photo for the save"
+        window.document.apply_pixels(np.full_like(before, 7), "Edit while saving")
+        release.set()
+    assert np.array_equal(io.load_photo(target).pixels, before)
+    assert np.all(window.document.pixels == 7)
+    assert window.document.core._snapshots == 0, "released after the write"
