@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -135,3 +137,119 @@ def test_defect_view_makes_a_faint_speck_visible() -> None:
     assert view.shape == (*img.shape[:2], 3) and view.dtype == np.uint8
     assert int(np.median(view)) in range(120, 136)
     assert 127 - int(view[80, 100, 0]) > 3 * 12  # boosted well beyond its contrast in the photo
+
+
+def _strokes(n: int = 400, seed: int = 3) -> np.ndarray:
+    """Bark/grass-like texture: many short faint bright strokes of random orientation on grey."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, 320
+    grey = 0.45 + rng.normal(0, 0.01, (h, w))
+    img = np.repeat(np.clip(grey * 255, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    for _ in range(n):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        a, length, v = rng.uniform(0, np.pi), rng.uniform(4, 12), int(rng.uniform(125, 150))
+        end = (int(x + length * np.cos(a)), int(y + length * np.sin(a)))
+        cv2.line(img, (x, y), end, (v, v, v), 1, cv2.LINE_AA)
+    return img
+
+
+def test_scratch_through_texture_is_found_at_every_sensitivity() -> None:
+    # regression: a lower threshold used to merge the scratch with the strokes it touches into one
+    # blob that failed the line tests, so raising the sensitivity lost the scratch altogether
+    img = _line(_strokes(), (10, 40), (310, 200), 150)
+    truth = _line(np.zeros_like(img), (10, 40), (310, 200), 255)[..., 0] > 128
+    away = ~(cv2.dilate(truth.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0)
+    found = []
+    for s in (0.3, 0.5, 0.7, 0.9):
+        mask = detect_damage(img, DamageOptions(kind="scratches", sensitivity=s)) >= 128
+        found.append(mask[truth].mean())
+        if s == 0.5:
+            assert mask[away].sum() < 150  # the strokes themselves stay (almost) unflagged
+    assert min(found) > 0.9
+    assert found == sorted(found)
+
+
+def test_crowded_specks_count_as_texture() -> None:
+    # the strokes are speck-sized; many of them close together are texture, not dust
+    img = _strokes()
+    lone = dataclasses.replace(detect_module.TUNING, crowd_radius=0)
+    crowded = (detect_damage(img, DamageOptions(kind="dust")) >= 128).sum()
+    assert crowded < 0.5 * (detect_damage(img, DamageOptions(kind="dust"), tuning=lone) >= 128).sum()
+    assert (detect_damage(img, DamageOptions(kind="scratches")) >= 128).sum() < 200
+
+
+def test_crest_keeps_one_thin_line_across_a_wide_response() -> None:
+    resp = np.zeros((40, 40), np.float32)
+    resp[:, 15:26] = np.array([1, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1], np.float32)  # wide vertical ridge
+    crest = detect_module._crest(resp, np.pi / 2)  # line along y
+    assert crest[:, 20].all() and crest[:, 15:20].sum() == 0 and crest[:, 21:26].sum() == 0
+
+
+def test_sensitivity_grows_the_dust_mask_monotonically() -> None:
+    img = _flat()
+    for i, level in enumerate((112, 100, 80, 160, 180)):
+        cv2.circle(img, (30 + 40 * i, 100), 3, (level, level, level), -1, cv2.LINE_AA)
+    areas = [(detect_damage(img, DamageOptions(kind="dust", sensitivity=s)) >= 128).sum()
+             for s in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert areas == sorted(areas) and areas[-1] > areas[0]
+
+
+def _red(h: int = 200, w: int = 240) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    base = np.array([200, 90, 80], np.float64) + rng.normal(0, 2.5, (h, w, 1))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def test_a_grey_offset_line_on_colour_is_damage_but_a_shaded_one_is_structure() -> None:
+    # a scratch in the emulsion adds (or removes) the same amount in R, G and B; a shadowed groove
+    # in red paint is darker *red* (each channel scaled): same luma drop, different colour
+    img = _red()
+    cv2.line(img, (20, 30), (220, 170), (140, 30, 20), 2, cv2.LINE_AA)      # grey offset -60
+    cv2.line(img, (20, 170), (220, 60), (112, 50, 45), 2, cv2.LINE_AA)      # x 0.56: shading
+    offset = _line(np.zeros_like(img), (20, 30), (220, 170), 255)[..., 0] > 128
+    shaded = _line(np.zeros_like(img), (20, 170), (220, 60), 255)[..., 0] > 128
+    crossing = cv2.dilate((offset & shaded).astype(np.uint8) * 255, np.ones((25, 25), np.uint8)) > 0
+    mask = detect_damage(img, DamageOptions(kind="scratches")) >= 128
+    assert mask[offset & ~crossing].mean() > 0.9
+    assert mask[shaded & ~crossing].mean() < 0.1
+    loose = dataclasses.replace(detect_module.TUNING, colour_model="shrink")
+    old = detect_damage(img, DamageOptions(kind="scratches"), tuning=loose) >= 128
+    assert old[shaded & ~crossing].mean() > 0.9  # the older colour test took the groove for damage
+
+
+def test_a_frame_line_along_the_image_border_is_not_flagged() -> None:
+    # scans often end in a thin dark or light strip (film edge, scanner frame); mirrored padding
+    # used to turn it into a two-sided line
+    img = _flat()
+    img[:2] = 30
+    img[-1] = 220
+    img[:, :1] = 40
+    assert (detect_damage(img) >= 128).sum() == 0
+
+
+def _sepia(grey: np.ndarray) -> np.ndarray:
+    """Tone a grey uint8 image brown, the way a sepia print is: colour follows brightness."""
+    g = grey[..., 0].astype(np.float32) / 255.0
+    tone = np.stack([g ** 0.8, g ** 1.1, g ** 2.5], axis=2)
+    return np.clip(tone * 255, 0, 255).astype(np.uint8)
+
+
+def test_toned_photos_are_told_from_colour_photos() -> None:
+    rng = np.random.default_rng(2)
+    grey = cv2.GaussianBlur(rng.uniform(0, 255, (120, 160)).astype(np.uint8), (0, 0), 4)
+    grey = cv2.normalize(grey, None, 0, 255, cv2.NORM_MINMAX)
+    sepia = _sepia(np.repeat(grey[..., None], 3, axis=2))
+    colour = np.stack([grey, np.roll(grey, 40, axis=1), np.roll(grey, 60, axis=0)], axis=2)
+    assert detect_module._toned(sepia, detect_module.TUNING)
+    assert detect_module._toned(grey, detect_module.TUNING)
+    assert not detect_module._toned(colour, detect_module.TUNING)
+
+
+def test_a_cream_crack_in_a_sepia_print_is_found() -> None:
+    # a crack shows bare paper: cream, not grey, and not the print's brown shifted brighter
+    img = _sepia(_flat(level=0.35))
+    cv2.line(img, (20, 40), (220, 150), (235, 222, 190), 2, cv2.LINE_AA)
+    truth = _line(np.zeros_like(img), (20, 40), (220, 150), 255)[..., 0] > 128
+    assert (detect_damage(img, DamageOptions(kind="scratches"))[truth] >= 128).mean() > 0.9
+    grey_only = dataclasses.replace(detect_module.TUNING, bright_cover="grey")
+    assert (detect_damage(img, DamageOptions(kind="scratches"), tuning=grey_only)[truth] >= 128).mean() < 0.1

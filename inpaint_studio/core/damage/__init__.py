@@ -1,9 +1,10 @@
 """Find scratches, hairs and dust on scanned photos and turn them into an editable soft mask.
 
-Classical image processing only (numpy + OpenCV): morphological top-hats find features thinner
-than ``max_size`` that are brighter or darker than their surroundings, a local texture estimate
-keeps busy image regions from lighting up, and shape tests keep long thin lines (scratches) and
-small isolated blobs (dust) while dropping the rest. See :mod:`.detect` for the pipeline.
+Classical image processing only (numpy + OpenCV): a two-sided contrast finds features thinner
+than ``max_size`` that are brighter or darker than both their sides (edges are not), a local texture
+estimate keeps busy image regions from lighting up, shape tests keep long thin lines (scratches) and
+small isolated blobs (dust), and a colour test drops structure that has a hue of its own. See
+:mod:`.detect` for the pipeline.
 """
 
 from __future__ import annotations

@@ -4,12 +4,20 @@ Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
 
 * Two-sided contrast: a pixel counts as brighter (darker) only against BOTH sides along a direction,
   at probe distances up to the defect width. Lines and specks score their contrast in any orientation,
-  straight or curved; a step edge or ramp (a real object boundary) scores ~0.
+  straight or curved; a step edge or ramp (a real object boundary) scores ~0. The image is padded by
+  replication, so a strip along the frame edge (scanner border) is a step, not a line.
 * Dust: small components that beat the detail level of their surroundings (so texture does not light
-  up) and are colourless relative to them (dust can grey a colour, not change its hue).
+  up), have no comparable speck a few px away (dust is sparse; gravel, foliage gaps and print dots are
+  not) and are colourless relative to their surroundings (see colour below).
 * Scratches, hairs, cracks: the line contrast averaged along segments at 12 orientations keeps faint
-  long lines and averages texture away; components must be long, have no parallel twin nearby (real
-  lines come in families) and pass the same isolation and colour tests.
+  long lines and averages texture away; per orientation only the crest of that response is cut into
+  pieces (so a lower threshold cannot merge a scratch with the texture beside it), pieces must be
+  long, have no parallel twin nearby (real lines come in families) and pass the same isolation and
+  colour tests.
+* Colour: a defect adds a grey offset to the photo's colour, or covers it with grey (dark dust, hair)
+  or, on toned monochrome prints, with pale paper (cracks). Real structure that is darker or brighter
+  keeps its own hue (a shadowed groove in red paint is dark red). A line that fails as a whole gets a
+  pixel-wise second chance, so a scratch crossing real structure keeps its own pixels.
 * The kept pixels are grown a little (the defect's anti-aliased rim must be filled too) and get a short
   soft falloff, so the mask is something a user edits rather than redraws.
 """
@@ -17,7 +25,7 @@ Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -44,7 +52,7 @@ class _Tuning:
     gain_lo: float = 4.5
     gain_hi: float = 1.5
     #: weak/strong hysteresis ratio (the weak level grows the defect along its faint parts)
-    hysteresis: float = 0.5
+    hysteresis: float = 0.3
     #: texture window (px) and the downsampling used to compute its median cheaply
     texture_window: int = 64
     texture_step: int = 4
@@ -52,7 +60,6 @@ class _Tuning:
     scratch_length: float = 30.0
     #: a straight piece (one orientation) of a scratch is at least this fraction of scratch_length
     piece: float = 0.34
-    scratch_elongation: float = 4.0
     #: widest scratch probed (px; also capped by max_size)
     scratch_width: int = 6
     #: line filter: segment length (px), orientations, floor factor, per-pixel floor factor
@@ -64,14 +71,42 @@ class _Tuning:
     line_gain: float = 0.5
     line_isolation: float = 0.3
     line_pixel: float = 0.4
+    #: 0 = threshold the whole line response; else keep its crest only and grow it back by this (px)
+    ridge: int = 3
     #: a line with a same-orientation neighbour this strong (fraction) at these offsets is structure
     parallel: float = 0.3
     parallel_offsets: tuple[int, ...] = (7, 11, 16, 22)
+    #: 1 = a twin on either side makes a line structure; 2 = only twins on both sides do (a
+    #: family), so a scratch running beside one real edge survives
+    parallel_sides: int = 1
     #: a speck must beat gain x isolation x the mean detail within this radius (px)
     isolation_radius: int = 15
     isolation: float = 0.67
+    #: px a speck may grow beyond its strong core by hysteresis (0 = unlimited)
+    dust_reach: int = 2
+    #: px a speck may exceed max_size by (its anti-aliased rim and the hysteresis growth)
+    speck_slack: float = 2.0
+    #: a speck is dropped if the same-polarity contrast within this radius (px) beyond its own
+    #: neighbourhood reaches ``crowd`` times its own (0 = no test)
+    crowd_radius: int = 12
+    crowd: float = 0.7
     #: allowed colour change (see _colour_residual) as a fraction of the speck's contrast
     colour: float = 0.2
+    colour_slack: float = 0.005
+    #: "offset" (grey offset or grey/pale cover, see _colour_misfit) or "shrink" (older, looser:
+    #: any pull of the surround's colour towards grey)
+    colour_model: str = "offset"
+    #: median window (px) for the background colour under a scratch, and the (stricter) allowed
+    #: misfit of the pixel-wise second chance (see _colourless_pixels)
+    colour_window: int = 9
+    colour_local: float = 0.05
+    #: a bright defect may also be "paler" than its surround (bare paper, see _colour_misfit) or
+    #: only "grey" like a dark one; "auto": paler on toned monochrome photos (sepia, b/w: colour
+    #: follows brightness there, so it cannot tell structure from damage), grey on colour photos
+    bright_cover: str = "auto"
+    #: "toned": the image's colour is predicted by its brightness to within this (RMS opponent
+    #: chroma; toned scans measure 0.01-0.03, the Kodak colour photos 0.06-0.26)
+    toned_residual: float = 0.04
     #: px the kept defect grows by (full strength) and the soft falloff beyond that
     grow: int = 1
     falloff: int = 2
@@ -94,12 +129,11 @@ def _luma(pixels: np.ndarray) -> np.ndarray:
 
 
 def _chroma(pixels: np.ndarray) -> np.ndarray | None:
-    """2xHxW opponent colour (R-G, (R+G)/2-B) in [0, 1] units, or None for grey images."""
+    """3xHxW float32 RGB planes in [0, 1] for the colour tests, or None for grey images."""
     if pixels.ndim == 2 or pixels.shape[2] < 3:
         return None
     rgb = pixels[..., :3].astype(np.float32) * np.float32(1.0 / max_value(pixels.dtype))
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    return np.stack([r - g, 0.5 * (r + g) - b])
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
 
 
 def _check_pixels(pixels: np.ndarray) -> None:
@@ -137,18 +171,19 @@ def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
     return seeded[labels]
 
 
-def _shape_filter(candidates: np.ndarray, options: DamageOptions, tuning: _Tuning, kind: str) -> np.ndarray:
-    """Keep components that look like scratches (long, thin) or dust (small, compact)."""
+def _speck_sized(candidates: np.ndarray, options: DamageOptions, slack: float = 2.0) -> np.ndarray:
+    """Keep components no wider than ``max_size`` (+ ``slack`` px of anti-aliased rim) and at least
+    ``min_size`` across."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.view(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros_like(candidates)
-    # half-thickness of each component: the largest distance from its inside to its outside
+    # thickness: twice the largest distance from the component's inside to its outside
     dist = cv2.distanceTransform(candidates.view(np.uint8), cv2.DIST_L2, 3)
     half = np.zeros(count, np.float32)
     np.maximum.at(half, labels.ravel(), dist.ravel())
     width = np.maximum(1.0, 2.0 * half - 1.0)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float32)
-    # length: the longer of the principal-axis extent and area/width (curved lines)
+    # length: the principal-axis extent, or area/width for a curved component, whichever is longer
     ys, xs = np.nonzero(labels)
     lab = labels[ys, xs]
     n = np.maximum(area, 1.0)
@@ -159,11 +194,8 @@ def _shape_filter(candidates: np.ndarray, options: DamageOptions, tuning: _Tunin
     cxy = np.bincount(lab, xs.astype(np.float64) * ys, count) / n - mx * my
     major = 0.5 * (cxx + cyy) + np.sqrt(0.25 * (cxx - cyy) ** 2 + cxy**2)
     length = np.maximum(np.sqrt(12.0 * np.maximum(major, 0.0)), area / width)
-
-    thin_enough = (width <= options.max_size + 1) & (width >= options.min_size)
-    scratch = thin_enough & (length >= tuning.scratch_length) & (length >= tuning.scratch_elongation * width)
-    dust = thin_enough & (length <= options.max_size + 2)
-    keep = scratch if kind == "scratch" else dust
+    keep = (width <= options.max_size + 1) & (width >= options.min_size)
+    keep &= length <= options.max_size + slack
     keep[0] = False
     return keep[labels]
 
@@ -192,7 +224,9 @@ def two_sided_contrast(luma: np.ndarray, largest: int) -> tuple[np.ndarray, np.n
     detail at all (used to measure how busy the surroundings are).
     """
     pad = largest
-    padded = cv2.copyMakeBorder(luma, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    # replicate, not reflect: a line along the frame edge (scanner border) must not mirror into
+    # a two-sided extremum; a true defect touching the edge still differs from its inner side
+    padded = cv2.copyMakeBorder(luma, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     h, w = luma.shape
     bright = np.empty((len(_DIRECTIONS), h, w), np.float32)
     dark = np.empty_like(bright)
@@ -254,7 +288,12 @@ def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.n
     for theta, kernel in zip(_angles(tuning.line_angles), kernels, strict=True):
         resp = cv2.filter2D(spread, -1, kernel, borderType=cv2.BORDER_REFLECT)
         np.maximum(best, resp, out=best)
-        above = (resp > t).view(np.uint8)
+        above = resp > t
+        if tuning.ridge:
+            # only the crest across the line: a low threshold must not merge a scratch with the
+            # texture beside it into one blob (which then fails the width and parallel tests)
+            above &= _crest(resp, theta)
+        above = above.view(np.uint8)
         count, labels = cv2.connectedComponents(above, connectivity=8)
         if count <= 1:
             continue
@@ -274,6 +313,9 @@ def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.n
             ok &= ~_has_parallels(resp, labels, count, theta, tuning)
             ok[0] = False
         keep |= ok[labels]
+    if tuning.ridge and keep.any():
+        # back from the crest to the scratch's full width (the caller keeps only pixels that stand out)
+        keep = cv2.dilate(keep.view(np.uint8), _disc(2 * tuning.ridge + 1)).astype(bool)
     # straight pieces of a curved scratch join up: the whole must be long
     count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8)
     if count > 1:
@@ -282,6 +324,20 @@ def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.n
         ok[0] = False
         keep = ok[labels]
     return keep, best
+
+
+def _crest(resp: np.ndarray, theta: float) -> np.ndarray:
+    """Pixels where ``resp`` is at least as high as 1 and 2 px to either side across angle ``theta``."""
+    h, w = resp.shape
+    ny, nx = np.cos(theta), -np.sin(theta)
+    pad = 3
+    padded = cv2.copyMakeBorder(resp, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    out = np.ones((h, w), bool)
+    for d in (1, 2):
+        for sign in (1, -1):
+            dy, dx = round(sign * d * ny), round(sign * d * nx)
+            out &= resp >= padded[pad + dy:pad + dy + h, pad + dx:pad + dx + w]
+    return out
 
 
 def _has_parallels(resp: np.ndarray, labels: np.ndarray, count: int, theta: float,
@@ -296,13 +352,14 @@ def _has_parallels(resp: np.ndarray, labels: np.ndarray, count: int, theta: floa
     ny, nx = np.cos(theta), -np.sin(theta)  # unit normal of a line at angle theta (x right, y down)
     pad = max(tuning.parallel_offsets) + 1
     padded = cv2.copyMakeBorder(resp, pad, pad, pad, pad, cv2.BORDER_REFLECT)
-    worst = np.zeros(count, np.float64)
+    sides = np.zeros((2, count), np.float64)
     for d in tuning.parallel_offsets:
-        for sign in (1, -1):
+        for side, sign in enumerate((1, -1)):
             dy, dx = round(sign * d * ny), round(sign * d * nx)
             shifted = padded[pad + dy:pad + dy + h, pad + dx:pad + dx + w]
-            np.maximum(worst, _component_means(labels, count, shifted), out=worst)
-    return worst > tuning.parallel * strength
+            np.maximum(sides[side], _component_means(labels, count, shifted), out=sides[side])
+    twin = sides.min(axis=0) if tuning.parallel_sides == 2 else sides.max(axis=0)
+    return twin > tuning.parallel * strength
 
 
 def _angles(count: int) -> list[float]:
@@ -314,20 +371,51 @@ def _component_means(labels: np.ndarray, count: int, values: np.ndarray) -> np.n
     return np.bincount(labels.ravel(), values.ravel(), minlength=count) / np.maximum(n, 1)
 
 
-def _colour_residual(labels: np.ndarray, count: int, own: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-    """Per component: how far its colour is from "the surroundings' colour, greyed or not".
+def _colour_residual(labels: np.ndarray, count: int, own: np.ndarray, rgb: np.ndarray,
+                     tuning: _Tuning = TUNING) -> np.ndarray:
+    """Per component: how far its colour is from what a colourless defect would give (0 = consistent).
 
-    Dust, scratches and cracks are (nearly) colourless: covering a patch of photo with them can
-    only pull its colour towards grey, never change its hue. A red berry among green leaves can.
-    ``chroma`` is 2xHxW opponent colour; the result is in the same units (0 = consistent).
+    Dust, scratches, hairs and cracks carry no hue of their own. Over a surround of colour ``c``
+    (mean RGB of a ring around the component) a defect either *adds* a grey offset (a translucent
+    speck or a scratch in the emulsion: ``clip(c + delta)``, delta = the luma change) or *covers*
+    the photo (an opaque speck or hair: grey, R = G = B). Real structure that is darker or
+    brighter than its surround usually keeps its own hue: a shadowed pit in red paint is dark
+    *red* (``k * c``), a berry among leaves is red on green. The result is the smaller misfit of
+    the two models, in RGB units (Euclidean). With ``colour_model="shrink"``: the older, looser
+    test (any pull of the surround's opponent colour towards grey is accepted).
     """
     ring_labels = cv2.dilate(labels.astype(np.float32), _disc(9)).astype(np.int32)
     ring_labels[own] = 0
-    inner = [_component_means(labels, count, c) for c in chroma]
-    outer = [_component_means(ring_labels, count, c) for c in chroma]
-    norm2 = outer[0] ** 2 + outer[1] ** 2 + 1e-8
-    shrink = np.clip((inner[0] * outer[0] + inner[1] * outer[1]) / norm2, 0.0, 1.1)
-    return np.hypot(inner[0] - shrink * outer[0], inner[1] - shrink * outer[1])
+    inner = np.stack([_component_means(labels, count, c) for c in rgb])
+    outer = np.stack([_component_means(ring_labels, count, c) for c in rgb])
+    if tuning.colour_model == "shrink":
+        def opp(v: np.ndarray) -> np.ndarray:
+            return np.stack([v[0] - v[1], 0.5 * (v[0] + v[1]) - v[2]])
+        i2, o2 = opp(inner), opp(outer)
+        shrink = np.clip((i2 * o2).sum(0) / ((o2**2).sum(0) + 1e-8), 0.0, 1.1)
+        return np.hypot(*(i2 - shrink * o2))
+    return _colour_misfit(inner, outer, tuning)
+
+
+def _opponent(rgb: np.ndarray) -> np.ndarray:
+    """Chroma magnitude of 3x... RGB (opponent axes R-G and (R+G)/2-B)."""
+    return np.hypot(rgb[0] - rgb[1], 0.5 * (rgb[0] + rgb[1]) - rgb[2])
+
+
+def _colour_misfit(inner: np.ndarray, outer: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """The smaller misfit of the colourless-defect models (see _colour_residual), per element.
+
+    Offset: ``inner = clip(outer + delta)``. Cover: a dark defect is grey (dust, hair); a bright one
+    is grey, or (``bright_cover="paler"``) any colour no more colourful than its surround: bare
+    paper showing through a crack in a sepia print is cream, not grey.
+    """
+    delta = np.tensordot(_LUMA, inner - outer, axes=1)
+    offset = np.sqrt(((inner - np.clip(outer + delta, 0.0, 1.0)) ** 2).sum(0))
+    grey = np.sqrt(((inner - inner.mean(0)) ** 2).sum(0))
+    if tuning.bright_cover == "paler":
+        paler = np.maximum(_opponent(inner) - _opponent(outer), 0.0)
+        grey = np.where(delta > 0, np.minimum(grey, paler), grey)
+    return np.minimum(offset, grey)
 
 
 def _dust_like(cand: np.ndarray, score: np.ndarray, busy: np.ndarray, chroma: np.ndarray | None,
@@ -346,16 +434,27 @@ def _dust_like(cand: np.ndarray, score: np.ndarray, busy: np.ndarray, chroma: np
     others = np.where(own, 0.0, busy).astype(np.float32)
     win = (2 * tuning.isolation_radius + 1,) * 2
     near = cv2.blur(others, win) / np.maximum(cv2.blur((~own).astype(np.float32), win), 1e-3)
-    level = _texture_level(busy, tuning)
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, labels.ravel(), score.ravel())
     around = np.zeros(count, np.float32)
     np.maximum.at(around, labels.ravel(), near.ravel())
+    level = _texture_level(busy, tuning)
     typical = np.zeros(count, np.float32)
     np.maximum.at(typical, labels.ravel(), level.ravel())
     keep = (peak > floor) & (peak > gain * tuning.isolation * around) & (peak > gain * typical)
+    if tuning.crowd_radius:
+        # dust is sparse: a speck with a comparable one (same polarity) a few px away is texture
+        # (grass, gravel, stone, print dots). ``around`` cannot see those: it skips all candidates.
+        ring = cv2.dilate(labels.astype(np.float32), _disc(2 * tuning.crowd_radius + 1)).astype(np.int32)
+        ring[cv2.dilate(labels.astype(np.float32), _disc(7)).astype(np.int32) == ring] = 0
+        rival = np.zeros(count, np.float32)
+        # rivals are specks in their own right: above the floor and the texture level there
+        strong = score > np.maximum(floor, gain * level)
+        np.maximum.at(rival, ring.ravel(), np.where(strong, score, 0.0).ravel())
+        keep &= rival < tuning.crowd * peak
     if chroma is not None:
-        keep &= _colour_residual(labels, count, own, chroma) < tuning.colour * peak + 0.005
+        misfit = _colour_residual(labels, count, own, chroma, tuning)
+        keep &= misfit < tuning.colour * peak + tuning.colour_slack
     keep[0] = False
     return keep[labels]
 
@@ -372,8 +471,12 @@ def _detect_tile(luma: np.ndarray, chroma: np.ndarray | None, options: DamageOpt
         busy = np.maximum(bright[3], dark[3])
         for ranked in (bright, dark):
             score = ranked[0]
-            cand = _hysteresis(score > floor, score > tuning.hysteresis * floor)
-            cand = _shape_filter(cand, options, tuning, "dust")
+            seeds = score > floor
+            cand = _hysteresis(seeds, score > tuning.hysteresis * floor)
+            if tuning.dust_reach:
+                # grow a speck into its faint rim, not into the texture it touches
+                cand &= cv2.dilate(seeds.view(np.uint8), _disc(2 * tuning.dust_reach + 1)).astype(bool)
+            cand = _speck_sized(cand, options, tuning.speck_slack)
             found |= _dust_like(cand, score, busy, chroma, floor, gain, tuning)
     if options.kind in ("scratches", "all"):
         width = min(options.max_size, tuning.scratch_width)
@@ -384,18 +487,24 @@ def _detect_tile(luma: np.ndarray, chroma: np.ndarray | None, options: DamageOpt
             score = ranked[1]
             t = np.maximum(floor * tuning.line_floor, gain * tuning.line_gain * level)
             cand, line = _long_lines(score, t, tuning)
-            cand = _scratch_like(cand, line, score, busy, chroma, gain, tuning)
+            cand, failed = _scratch_like(cand, line, score, busy, chroma, gain, tuning)
             # the line filter smears along the line: keep only pixels that stand out themselves
             found |= cand & (score > tuning.line_pixel * floor)
+            failed &= score > tuning.line_pixel * floor
+            if failed.any():
+                # a line that failed the colour test as a whole may be a scratch crossing real
+                # structure: give its pixels a second, local chance
+                found |= _long_enough(failed & _colourless_pixels(failed, chroma, tuning), tuning)
     return found
 
 
 def _scratch_like(cand: np.ndarray, line: np.ndarray, score: np.ndarray, busy: np.ndarray,
-                  chroma: np.ndarray | None, gain: float, tuning: _Tuning) -> np.ndarray:
-    """Keep long line candidates that beat the detail around them and are colourless (see _dust_like)."""
+                  chroma: np.ndarray | None, gain: float, tuning: _Tuning) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, failed): long line candidates that beat the detail around them and are colourless
+    (see _dust_like), and those that beat the detail but failed the colour test as a whole."""
     count, labels = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
     if count <= 1:
-        return cand
+        return cand, np.zeros_like(cand)
     own = cv2.dilate(cand.view(np.uint8), _disc(7)).astype(bool)
     others = np.where(own, 0.0, busy).astype(np.float32)
     win = (2 * tuning.isolation_radius + 1,) * 2
@@ -403,11 +512,45 @@ def _scratch_like(cand: np.ndarray, line: np.ndarray, score: np.ndarray, busy: n
     strength = _component_means(labels, count, line)
     around = _component_means(labels, count, near)
     keep = strength > gain * tuning.line_isolation * around
+    failed = np.zeros_like(keep)
     if chroma is not None:
-        keep &= _colour_residual(labels, count, own, chroma) < tuning.colour * _component_means(
-            labels, count, score) + 0.005
-    keep[0] = False
-    return keep[labels]
+        colourless = _colour_residual(labels, count, own, chroma, tuning) < tuning.colour * _component_means(
+            labels, count, score) + tuning.colour_slack
+        if tuning.colour_model == "offset":
+            failed = keep & ~colourless
+        keep &= colourless
+    keep[0] = failed[0] = False
+    return keep[labels], failed[labels]
+
+
+def _colourless_pixels(line: np.ndarray, rgb: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """Which ``line`` pixels look like a colourless defect over the local background colour.
+
+    Pixel-wise (smoothed over a few px of the line) rather than per component, so a scratch that
+    crosses a real line (a shadowed groove, a branch) keeps its own pixels. The background is a
+    median over a window wider than a scratch; the models are those of :func:`_colour_residual`.
+    """
+    k = tuning.colour_window
+    bg = np.stack([cv2.medianBlur(np.clip(c * 255.0 + 0.5, 0, 255).astype(np.uint8), k) for c in rgb])
+    bg = bg.astype(np.float32) * np.float32(1.0 / 255.0)
+    delta = np.tensordot(_LUMA, rgb - bg, axes=1)
+    misfit = _colour_misfit(rgb, bg, tuning)
+    w = line.astype(np.float32)
+    box = (5, 5)
+    norm = np.maximum(cv2.blur(w, box), 1e-6)
+    misfit_s = cv2.blur(misfit * w, box) / norm
+    delta_s = cv2.blur(np.abs(delta) * w, box) / norm
+    return misfit_s < tuning.colour_local * delta_s + tuning.colour_slack
+
+
+def _long_enough(found: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """Drop pieces shorter than ``scratch_length`` (what the colour test left of a line)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(found.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return found
+    ok = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= tuning.scratch_length
+    ok[0] = False
+    return ok[labels]
 
 
 def _soften(found: np.ndarray, tuning: _Tuning) -> np.ndarray:
@@ -423,6 +566,28 @@ def _soften(found: np.ndarray, tuning: _Tuning) -> np.ndarray:
 _DEFAULT = DamageOptions()
 
 
+def _toned(pixels: np.ndarray, tuning: _Tuning) -> bool:
+    """Is this a toned monochrome (b/w, sepia, cyanotype) rather than a colour photo?
+
+    Fits each opponent colour axis as a quadratic in luma on a small copy: in a toned print colour
+    is a function of brightness, so the fit is near perfect.
+    """
+    if pixels.ndim == 2 or pixels.shape[2] < 3:
+        return True
+    h, w = pixels.shape[:2]
+    scale = min(1.0, 256.0 / max(h, w))
+    small = cv2.resize(pixels[..., :3], (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    rgb = small.reshape(-1, 3).astype(np.float64) / float(max_value(pixels.dtype))
+    luma = rgb @ _LUMA.astype(np.float64)
+    basis = np.stack([np.ones_like(luma), luma, luma * luma], axis=1)
+    residual = 0.0
+    for axis in (rgb[:, 0] - rgb[:, 1], 0.5 * (rgb[:, 0] + rgb[:, 1]) - rgb[:, 2]):
+        coef, *_ = np.linalg.lstsq(basis, axis, rcond=None)
+        residual += float(np.mean((axis - basis @ coef) ** 2))
+    return np.sqrt(residual) < tuning.toned_residual
+
+
 def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
                   cancel: Callable[[], bool] | None = None, tuning: _Tuning = TUNING) -> np.ndarray:
     """uint8 HxW soft mask 0..255 (255 = certainly damage) of scratches, hairs, cracks and dust.
@@ -432,6 +597,8 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     ``cancel`` is checked before every tile; when it returns true :class:`FillCancelled` is raised.
     """
     _check_pixels(pixels)
+    if tuning.bright_cover == "auto":
+        tuning = replace(tuning, bright_cover="paler" if _toned(pixels, tuning) else "grey")
     h, w = pixels.shape[:2]
     out = np.zeros((h, w), np.uint8)
     lines = tuning.line_length + max(tuning.parallel_offsets)
