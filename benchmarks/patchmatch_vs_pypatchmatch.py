@@ -9,6 +9,11 @@ numba kernels are loaded (or compiled) once before timing starts; that one-off c
 Examples (repo root, venv active; needs `pip install pypatchmatch`, the 'bench' extra):
   python benchmarks/patchmatch_vs_pypatchmatch.py --limit 4
   python benchmarks/patchmatch_vs_pypatchmatch.py --param detail=0.5 --keep-outputs
+  # several configurations of ours in one run (engine.* = CompletionSettings fields)
+  python benchmarks/patchmatch_vs_pypatchmatch.py --limit 12 --variant blur:engine.match_blur=1.0
+  # more variants later, reusing that run's anchor results (pypatchmatch is deterministic per seed)
+  python benchmarks/patchmatch_vs_pypatchmatch.py --limit 12 --no-default \
+      --anchor-json benchmarks/runs/pypatchmatch_p3.json --variant hyb:engine.edge_diffusion=3
 """
 
 from __future__ import annotations
@@ -32,9 +37,39 @@ KODAK = SHARED / "datasets" / "kodak"
 CLASSES = ("thin", "medium", "thick", "object", "scratch")
 
 
+def _override_settings(overrides: dict[str, Any]) -> None:
+    """Route ``engine.<name>`` kwargs to CompletionSettings (engine knobs that are not user params)."""
+    import dataclasses
+
+    from inpaint_studio.methods.patchmatch import method as pm_method
+    from inpaint_studio.methods.patchmatch.completion import CompletionSettings
+
+    base = getattr(pm_method, "_bench_original_settings_for", None)
+    if base is None:
+        base = pm_method.settings_for
+        pm_method._bench_original_settings_for = base
+    if not overrides:
+        pm_method.settings_for = base
+        return
+    types = {f.name: f.type for f in dataclasses.fields(CompletionSettings)}
+    typed = {}
+    for key, value in overrides.items():
+        if key not in types:
+            raise SystemExit(f"unknown engine setting {key!r}")
+        kind = str(types[key])
+        typed[key] = (value in (True, "1", "true", "True")) if kind == "bool" else (
+            float(value) if kind == "float" else int(value) if kind == "int" else value)
+    pm_method.settings_for = lambda params, seed: dataclasses.replace(base(params, seed), **typed)
+
+
 def fill(image_bgr: np.ndarray, mask_u8: np.ndarray, **kwargs: Any) -> np.ndarray:
-    """Harness entry: ours through the runtime (registers the method if entry points lack it)."""
+    """Harness entry: ours through the runtime (registers the method if entry points lack it).
+
+    ``engine.<setting>=value`` kwargs override CompletionSettings fields for this call.
+    """
     from inpaint_studio.methods import registry
+
+    _override_settings({k[7:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("engine.")})
 
     if "patchmatch" not in registry.names():
         from inpaint_studio.methods.patchmatch import PatchMatchMethod
@@ -150,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stems", help="comma list of image stems")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "runs"))
     ap.add_argument("--tag", default="", help="suffix for the JSON names")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                    help="run ours once more per variant (same process, same load), e.g. "
+                         "'blur:engine.match_blur=1.0'; keys as --param, engine.* = engine settings")
+    ap.add_argument("--no-default", action="store_true", help="with --variant: skip ours with plain --param")
+    ap.add_argument("--anchor-json", help="reuse the anchor's results from this earlier run's JSON "
+                                          "(quality only: its times come from another load)")
     ap.add_argument("--keep-outputs", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     opts = ap.parse_args(argv)
@@ -170,17 +211,33 @@ def main(argv: list[str] | None = None) -> int:
 
     ours_name = "studio_patchmatch" + opts.tag
     base_name = f"pypatchmatch_p{opts.patch_size_anchor}" + opts.tag
+    ours = [] if opts.no_default else [(ours_name, params)]
+    for spec in opts.variant:
+        vname, _, items = spec.partition(":")
+        vparams = dict(params)
+        for item in filter(None, items.split(",")):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise SystemExit(f"--variant wants NAME:key=value,..., got {spec!r}")
+            vparams[key] = value
+        ours.append((f"studio_{vname}{opts.tag}", vparams))
     merged: dict[str, dict] = {}
     for cls in opts.classes.split(","):
         for name, py, kwargs in (
-            (ours_name, f"{Path(__file__).resolve()}:fill", params),
-            (base_name, f"{BASELINES}:pypatchmatch",
-             {"patch_size": opts.patch_size_anchor, "seed": opts.seed}),
+            *((n, f"{Path(__file__).resolve()}:fill", p) for n, p in ours),
+            *(() if opts.anchor_json else ((base_name, f"{BASELINES}:pypatchmatch",
+                                            {"patch_size": opts.patch_size_anchor, "seed": opts.seed}),)),
         ):
             print(f"+ {name} {cls}", file=sys.stderr, flush=True)
             res = harness.run(_args(cls, name, py, kwargs, out_dir / f"{name}_{cls}.json", opts, out_dir))
             run = merged.setdefault(name, {**res, "cases": []})
             run["cases"] += res["cases"]
+    if opts.anchor_json:
+        # only the cases this run covers, so the "all" rows compare like with like
+        anchor = json.loads(Path(opts.anchor_json).read_text())
+        ran = {(c["class"], c["stem"]) for run in merged.values() for c in run["cases"]}
+        anchor["cases"] = [c for c in anchor["cases"] if (c["class"], c["stem"]) in ran]
+        merged[base_name] = anchor
     paths = []
     for name, run in merged.items():
         run["summary"] = harness.summarize(run["cases"])
@@ -188,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(run, indent=1))
         paths.append(path)
     print(harness.report([str(p) for p in paths]))
-    print(_goals(merged[ours_name], merged[base_name]))
+    for name, _ in ours:
+        print(f"\n{name} vs {base_name}:")
+        print(_goals(merged[name], merged[base_name]))
     loads = [c.get("load1") for r in merged.values() for c in r["cases"] if c.get("load1") is not None]
     if loads:
         print(f"\nload average (1 min) during the run: mean {np.mean(loads):.2f}, max {np.max(loads):.2f} "

@@ -55,9 +55,9 @@ class PatchMatchParams:
              "slightly more coherent.",
     )
     detail: float = param(
-        0.5, min=0.0, max=1.0, step=0.05, label="Texture detail",
-        help="How much fine texture of the best-matching patches is kept. 0: smoothest, closest on "
-             "average; 1: crispest grain, but patch edges may show.",
+        1.0, min=0.0, max=1.0, step=0.05, label="Texture detail",
+        help="How much of the best-matching patches' texture is kept (away from the hole's edge). "
+             "0: smoothest, closest on average; 1: real grain, but patch edges may show.",
     )
     color_adaptation: str = param(
         "low", choices=tuple(COLOR_ADAPTATION), label="Colour adaptation",

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Our ``criminisi`` (exemplar fill) on the shared Kodak set, against pypatchmatch (the C++ anchor)
+and, optionally, our ``patchmatch``.
+
+Same conventions as benchmarks/patchmatch_vs_pypatchmatch.py: everything runs in this one process
+through ../shared/tools/eval_inpaint.py (in-process ``--py`` mode), class by class and alternating,
+so the methods see the same machine load; ours goes through the GUI/CLI runtime path
+(`runtime.jobs.run_fill`, via benchmarks/harness_adapter.py) — the same fill as
+``inpaint-studio fill IMAGE MASK -o OUT --method criminisi``. Numba kernels are loaded (or
+compiled) once before timing starts.
+
+Examples (repo root, venv active; needs the 'bench' extra for pypatchmatch):
+  python benchmarks/criminisi_eval.py --limit 6
+  python benchmarks/criminisi_eval.py --limit 6 --with-patchmatch --param patch_size=7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from patchmatch_vs_pypatchmatch import BASELINES, CLASSES, _args, _goals, _load_harness  # noqa: E402
+
+
+def fill(image_bgr: np.ndarray, mask_u8: np.ndarray, **kwargs: Any) -> np.ndarray:
+    """Harness entry: ours through the runtime (registers the method if entry points lack it)."""
+    from inpaint_studio.methods import registry
+
+    if "criminisi" not in registry.names():
+        from inpaint_studio.methods.criminisi import CriminisiMethod
+
+        registry.register(CriminisiMethod)
+    from harness_adapter import fill as adapter_fill
+
+    return adapter_fill(image_bgr, mask_u8, **{"method": "criminisi", "device": "cpu", **kwargs})
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="criminisi params")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--patch-size-anchor", type=int, default=3)
+    ap.add_argument("--with-patchmatch", action="store_true", help="also run our patchmatch (defaults)")
+    ap.add_argument("--no-anchor", action="store_true", help="skip pypatchmatch")
+    ap.add_argument("--anchor-json", help="reuse pypatchmatch's results from an earlier run's JSON "
+                                          "(quality only: its times come from another load)")
+    ap.add_argument("--classes", default=",".join(CLASSES))
+    ap.add_argument("--limit", type=int, help="first N images only")
+    ap.add_argument("--stems", help="comma list of image stems")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "runs"))
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--keep-outputs", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    opts = ap.parse_args(argv)
+
+    params: dict[str, Any] = {"seed": opts.seed}
+    for item in opts.param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--param wants key=value, got {item!r}")
+        params[key] = value
+    out_dir = Path(opts.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    harness = _load_harness()
+
+    rng = np.random.default_rng(0)
+    image = (rng.random((48, 48, 3)) * 255).astype(np.uint8)
+    mask = np.zeros((48, 48), np.uint8)
+    mask[16:30, 16:30] = 255
+    t0 = time.perf_counter()
+    fill(image, mask, **params)
+    if opts.with_patchmatch:
+        from patchmatch_vs_pypatchmatch import fill as pm_fill
+
+        pm_fill(image, mask, seed=opts.seed)
+    print(f"numba kernels ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+    ours_name = "studio_criminisi" + opts.tag
+    base_name = f"pypatchmatch_p{opts.patch_size_anchor}" + opts.tag
+    runs = [(ours_name, f"{Path(__file__).resolve()}:fill", params)]
+    if opts.with_patchmatch:
+        runs.append(("studio_patchmatch" + opts.tag,
+                     f"{ROOT / 'benchmarks' / 'patchmatch_vs_pypatchmatch.py'}:fill", {"seed": opts.seed}))
+    if not (opts.no_anchor or opts.anchor_json):
+        runs.append((base_name, f"{BASELINES}:pypatchmatch",
+                     {"patch_size": opts.patch_size_anchor, "seed": opts.seed}))
+    merged: dict[str, dict] = {}
+    for cls in opts.classes.split(","):
+        for name, py, kwargs in runs:
+            print(f"+ {name} {cls}", file=sys.stderr, flush=True)
+            res = harness.run(_args(cls, name, py, kwargs, out_dir / f"{name}_{cls}.json", opts, out_dir))
+            run = merged.setdefault(name, {**res, "cases": []})
+            run["cases"] += res["cases"]
+    if opts.anchor_json:
+        # only the cases this run covers, so the "all" rows compare like with like
+        anchor = json.loads(Path(opts.anchor_json).read_text())
+        ran = {(c["class"], c["stem"]) for run in merged.values() for c in run["cases"]}
+        anchor["cases"] = [c for c in anchor["cases"] if (c["class"], c["stem"]) in ran]
+        merged[base_name] = anchor
+    paths = []
+    for name, run in merged.items():
+        run["summary"] = harness.summarize(run["cases"])
+        path = out_dir / f"{name}.json"
+        path.write_text(json.dumps(run, indent=1))
+        paths.append(path)
+    print(harness.report([str(p) for p in paths]))
+    if base_name in merged:
+        for name in merged:
+            if name != base_name:
+                print(f"\n{name} vs {base_name}:")
+                print(_goals(merged[name], merged[base_name]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""patchmatch engine settings (CompletionSettings) that are not user params: small synthetic cases."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from inpaint_studio.methods.patchmatch.completion import CompletionSettings, _pyramid, complete
+
+
+def _two_region_image(height=128, width=192):
+    """Flat yellow 'sky' on top, a fine two-colour checker 'sea' below (no whole patch of it
+    survives coarse levels once dense strokes cover it)."""
+    image = np.empty((height, width, 3), np.float32)
+    image[: height // 4] = (0.95, 0.9, 0.6)
+    yy, xx = np.mgrid[0: height - height // 4, 0:width]
+    checker = ((yy // 2 + xx // 2) % 2).astype(np.float32)[..., None]
+    image[height // 4:] = (0.1, 0.5, 0.5) + 0.15 * checker
+    return image
+
+
+def _dense_strokes(shape, step=14, width=5):
+    hole = np.zeros(shape, bool)
+    for x in range(6, shape[1], step):
+        hole[shape[0] // 4 + 4:, x:x + width] = True
+    for y in range(shape[0] // 4 + 10, shape[0], 2 * step):
+        hole[y:y + width, :] = True
+    return hole
+
+
+def test_min_source_share_stops_coarsening_before_sources_run_out():
+    image = _two_region_image()
+    hole = _dense_strokes(image.shape[:2])
+    known = ~hole
+    plain, _, _ = _pyramid(image, known, known, CompletionSettings(min_size=8, min_source_share=0.0))
+    guarded, _, _ = _pyramid(image, known, known, CompletionSettings(min_size=8, min_source_share=0.5))
+    assert len(guarded) < len(plain)
+    assert len(guarded) >= 1
+
+
+def test_dense_strokes_are_filled_from_the_region_around_them_not_the_far_one():
+    image = _two_region_image()
+    truth = image.copy()
+    hole = _dense_strokes(image.shape[:2], step=20, width=5)
+    image[hole] = 0
+    settings = CompletionSettings(patch_size=5, min_size=8, seed=1)
+    plain = complete(image, hole, None, dataclasses.replace(settings, min_source_share=0.0))
+    out = complete(image, hole, None, dataclasses.replace(settings, min_source_share=0.5))
+    sea = hole.copy()
+    sea[: image.shape[0] // 4 + 8] = False
+    # no sky colour in the sea: the red channel stays near the sea's, far from the sky's 0.95
+    err = np.abs(out[sea, 0] - truth[sea, 0]).mean()
+    assert err < 0.02
+    assert err < 0.5 * np.abs(plain[sea, 0] - truth[sea, 0]).mean()
+
+
+def test_edge_diffusion_and_narrow_radius_only_change_the_hole():
+    rng = np.random.default_rng(0)
+    image = rng.random((64, 64, 3)).astype(np.float32)
+    hole = np.zeros((64, 64), bool)
+    hole[20:40, 20:40] = True  # wide: patches inside, diffusion along the edge
+    hole[50:52, 5:60] = True  # narrow: diffused entirely
+    image[hole] = 0
+    base = CompletionSettings(patch_size=5, min_size=16, seed=2)
+    plain = complete(image, hole, None, base)
+    hybrid = complete(image, hole, None, dataclasses.replace(base, edge_diffusion=3.0, narrow_radius=2.0))
+    assert np.array_equal(plain[~hole], hybrid[~hole])
+    assert np.isfinite(hybrid).all() and hybrid.min() >= 0.0 and hybrid.max() <= 1.0
+    # the centre of the wide hole (beyond the ramp) is untouched by the blend
+    assert np.array_equal(plain[28:32, 28:32], hybrid[28:32, 28:32])
+    assert not np.array_equal(plain[50:52, 10:55], hybrid[50:52, 10:55])
+
+
+def test_detail_sigma_zero_takes_the_best_patches_whole():
+    rng = np.random.default_rng(3)
+    base_tile = rng.random((16, 16, 3)).astype(np.float32)
+    image = np.kron(base_tile, np.ones((4, 4, 1), np.float32))
+    truth = image.copy()
+    hole = np.zeros(image.shape[:2], bool)
+    hole[20:44, 20:44] = True
+    image[hole] = 0
+    base = CompletionSettings(patch_size=5, min_size=16, seed=1, detail=1.0, detail_sigma=1.0,
+                              detail_ramp=0.0)
+    mean_like = complete(image, hole, None, base)
+    winner = complete(image, hole, None, dataclasses.replace(base, detail_sigma=0.0))
+    # whole best patches keep more of the texture's contrast than the fine band alone
+    assert winner[hole].std() >= mean_like[hole].std() - 1e-3
+    assert winner[hole].std() > 0.6 * truth[hole].std()
