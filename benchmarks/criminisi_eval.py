@@ -17,7 +17,6 @@ Examples (repo root, venv active; needs the 'bench' extra for pypatchmatch):
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from patchmatch_vs_pypatchmatch import BASELINES, CLASSES, _args, _goals, _load_harness  # noqa: E402
+from patchmatch_vs_pypatchmatch import BASELINES, CLASSES, _goals, _load_harness, run_classes  # noqa: E402
 
 
 def fill(image_bgr: np.ndarray, mask_u8: np.ndarray, **kwargs: Any) -> np.ndarray:
@@ -93,26 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (opts.no_anchor or opts.anchor_json):
         runs.append((base_name, f"{BASELINES}:pypatchmatch",
                      {"patch_size": opts.patch_size_anchor, "seed": opts.seed}))
-    merged: dict[str, dict] = {}
-    for cls in opts.classes.split(","):
-        for name, py, kwargs in runs:
-            print(f"+ {name} {cls}", file=sys.stderr, flush=True)
-            res = harness.run(_args(cls, name, py, kwargs, out_dir / f"{name}_{cls}.json", opts, out_dir))
-            run = merged.setdefault(name, {**res, "cases": []})
-            run["cases"] += res["cases"]
-    if opts.anchor_json:
-        # only the cases this run covers, so the "all" rows compare like with like
-        anchor = json.loads(Path(opts.anchor_json).read_text())
-        ran = {(c["class"], c["stem"]) for run in merged.values() for c in run["cases"]}
-        anchor["cases"] = [c for c in anchor["cases"] if (c["class"], c["stem"]) in ran]
-        merged[base_name] = anchor
-    paths = []
-    for name, run in merged.items():
-        run["summary"] = harness.summarize(run["cases"])
-        path = out_dir / f"{name}.json"
-        path.write_text(json.dumps(run, indent=1))
-        paths.append(path)
-    print(harness.report([str(p) for p in paths]))
+    merged = run_classes(harness, runs, opts, out_dir, base_name)
     if base_name in merged:
         for name in merged:
             if name != base_name:

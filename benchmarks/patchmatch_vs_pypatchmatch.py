@@ -172,6 +172,33 @@ def _big_photo(params: dict, out_dir: Path | None) -> int:
     return 0 if result.status == "done" else 1
 
 
+def run_classes(harness: Any, runs: list[tuple[str, str, dict]], opts: argparse.Namespace, out_dir: Path,
+                base_name: str) -> dict[str, dict]:
+    """Run every (name, py, kwargs) class by class, alternating (same machine load for all), merge
+    an earlier anchor run from ``--anchor-json`` if given, write one JSON per run, print the tables."""
+    merged: dict[str, dict] = {}
+    for cls in opts.classes.split(","):
+        for name, py, kwargs in runs:
+            print(f"+ {name} {cls}", file=sys.stderr, flush=True)
+            res = harness.run(_args(cls, name, py, kwargs, out_dir / f"{name}_{cls}.json", opts, out_dir))
+            run = merged.setdefault(name, {**res, "cases": []})
+            run["cases"] += res["cases"]
+    if opts.anchor_json:
+        # only the cases this run covers, so the "all" rows compare like with like
+        anchor = json.loads(Path(opts.anchor_json).read_text())
+        ran = {(c["class"], c["stem"]) for run in merged.values() for c in run["cases"]}
+        anchor["cases"] = [c for c in anchor["cases"] if (c["class"], c["stem"]) in ran]
+        merged[base_name] = anchor
+    paths = []
+    for name, run in merged.items():
+        run["summary"] = harness.summarize(run["cases"])
+        path = out_dir / f"{name}.json"
+        path.write_text(json.dumps(run, indent=1))
+        paths.append(path)
+    print(harness.report([str(p) for p in paths]))
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="our method's params")
@@ -221,30 +248,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"--variant wants NAME:key=value,..., got {spec!r}")
             vparams[key] = value
         ours.append((f"studio_{vname}{opts.tag}", vparams))
-    merged: dict[str, dict] = {}
-    for cls in opts.classes.split(","):
-        for name, py, kwargs in (
-            *((n, f"{Path(__file__).resolve()}:fill", p) for n, p in ours),
-            *(() if opts.anchor_json else ((base_name, f"{BASELINES}:pypatchmatch",
-                                            {"patch_size": opts.patch_size_anchor, "seed": opts.seed}),)),
-        ):
-            print(f"+ {name} {cls}", file=sys.stderr, flush=True)
-            res = harness.run(_args(cls, name, py, kwargs, out_dir / f"{name}_{cls}.json", opts, out_dir))
-            run = merged.setdefault(name, {**res, "cases": []})
-            run["cases"] += res["cases"]
-    if opts.anchor_json:
-        # only the cases this run covers, so the "all" rows compare like with like
-        anchor = json.loads(Path(opts.anchor_json).read_text())
-        ran = {(c["class"], c["stem"]) for run in merged.values() for c in run["cases"]}
-        anchor["cases"] = [c for c in anchor["cases"] if (c["class"], c["stem"]) in ran]
-        merged[base_name] = anchor
-    paths = []
-    for name, run in merged.items():
-        run["summary"] = harness.summarize(run["cases"])
-        path = out_dir / f"{name}.json"
-        path.write_text(json.dumps(run, indent=1))
-        paths.append(path)
-    print(harness.report([str(p) for p in paths]))
+    runs = [(n, f"{Path(__file__).resolve()}:fill", p) for n, p in ours]
+    if not opts.anchor_json:
+        runs.append((base_name, f"{BASELINES}:pypatchmatch",
+                     {"patch_size": opts.patch_size_anchor, "seed": opts.seed}))
+    merged = run_classes(harness, runs, opts, out_dir, base_name)
     for name, _ in ours:
         print(f"\n{name} vs {base_name}:")
         print(_goals(merged[name], merged[base_name]))
