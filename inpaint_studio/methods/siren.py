@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from inpaint_studio.methods.base import Method, RunContext, param
+from inpaint_studio.methods.classical.diffusion import diffusion_fill
 from inpaint_studio.methods.dip.holdout import holdout_mask
 from inpaint_studio.methods.dip.method import grow_fill
 
@@ -147,13 +148,22 @@ def _shrink(image: np.ndarray, hole: np.ndarray, size: int) -> tuple[np.ndarray,
 
 def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: RunContext,
               stats: dict[str, Any] | None = None) -> np.ndarray:
-    """Fit at working size and return the crop with the hole filled (float32, input size)."""
-    import torch
+    """Fit at working size and return the crop with the hole filled (float32, input size).
 
+    The iteration-0 preview is a cheap diffusion fill, shown before torch is even imported: in a fresh
+    process the first optimiser step alone costs seconds (Adam's first use imports torch._dynamo).
+    """
     stats = stats if stats is not None else {}
     t0 = time.perf_counter()
-    device = torch.device(ctx.device)
     small, small_hole = _shrink(image, hole, params.working_size)
+    ctx.check_cancelled()
+    guess = diffusion_fill(small, small_hole, 5.0, cv2.INPAINT_NS)
+    ctx.preview(grow_fill(guess, image, hole, params.match_edges),
+                f"SIREN {params.encoding}: iter 0 (initial fill)")
+
+    import torch
+
+    device = torch.device(ctx.device)
     h, w = small_hole.shape
     held = holdout_mask(small_hole, np.random.default_rng(ctx.seed)) if params.keep_best \
         else np.zeros_like(small_hole)

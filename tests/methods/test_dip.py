@@ -252,3 +252,23 @@ def test_texture_detail_restores_fine_texture_in_the_hole():
     detailed = DeepImagePriorMethod().run(blank, hole, _params(detail=1.0, **common), _Ctx())
     truth = _texture(image, hole)
     assert _texture(detailed, hole) > 0.6 * truth > _texture(plain, hole)
+
+
+def test_consensus_weights_the_low_passed_fills_and_keeps_the_known_pixels():
+    from inpaint_studio.methods.dip import method as dip_method
+
+    image, hole = _stripes(96, 128), np.zeros((96, 128), bool)
+    hole[30:60, 40:90] = True
+    source = np.where(hole[..., None], 0.8, image).astype(np.float32)
+    diffused_small = np.full((48, 64, 3), 0.2, np.float32)  # a working-size fill, upscaled inside
+    shape = (48, 64)
+    out = dip_method.consensus(source, diffused_small, image, hole, shape)
+    diffused = np.where(hole[..., None], 0.2, image).astype(np.float32)
+    share_pm, share_ns = dip_method.PATCHMATCH_SHARE, dip_method.DIFFUSION_SHARE
+    low_pm, low_ns = dip_method.low_pass(source, shape), dip_method.low_pass(diffused, shape)
+    expected = (share_pm * low_pm + share_ns * low_ns) / (share_pm + share_ns)
+    assert np.allclose(out, expected, atol=1e-5)
+    inner = np.zeros_like(hole)
+    inner[38:52, 50:80] = True
+    want = (share_pm * 0.8 + share_ns * 0.2) / (share_pm + share_ns)
+    assert np.allclose(out[inner], want, atol=0.02)

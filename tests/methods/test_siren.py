@@ -66,7 +66,8 @@ def test_previews_are_in_iteration_order():
     ctx = _Ctx()
     SirenMethod().run(_gradient(), _hole(), _params(iterations=40), ctx)
     iterations = [int(_ITER.search(t).group(1)) for t in ctx.preview_texts]
-    assert iterations == [10, 20, 30, 40]
+    assert iterations == [0, 10, 20, 30, 40]
+    assert "initial fill" in ctx.preview_texts[0]
     assert re.search(r"iter 40/40 · [\d.]+ it/s · loss [\d.]+", ctx.texts[-1])
 
 
