@@ -27,7 +27,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from patchmatch_vs_pypatchmatch import BASELINES, CLASSES, _goals, _load_harness, run_classes  # noqa: E402
+from patchmatch_vs_pypatchmatch import (  # noqa: E402
+    BASELINES,
+    CLASSES,
+    _goals,
+    _load_harness,
+    key_values,
+    run_classes,
+)
 
 
 def fill(image_bgr: np.ndarray, mask_u8: np.ndarray, **kwargs: Any) -> np.ndarray:
@@ -61,12 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     opts = ap.parse_args(argv)
 
-    params: dict[str, Any] = {"seed": opts.seed}
-    for item in opts.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--param wants key=value, got {item!r}")
-        params[key] = value
+    params: dict[str, Any] = {"seed": opts.seed, **key_values(opts.param, "--param")}
     out_dir = Path(opts.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     harness = _load_harness()

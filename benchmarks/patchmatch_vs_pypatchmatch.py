@@ -172,6 +172,17 @@ def _big_photo(params: dict, out_dir: Path | None) -> int:
     return 0 if result.status == "done" else 1
 
 
+def key_values(items: Any, option: str) -> dict[str, str]:
+    """``key=value`` strings as a dict (values stay strings: the method's params parse them)."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"{option} wants key=value, got {item!r}")
+        values[key] = value
+    return values
+
+
 def run_classes(harness: Any, runs: list[tuple[str, str, dict]], opts: argparse.Namespace, out_dir: Path,
                 base_name: str) -> dict[str, dict]:
     """Run every (name, py, kwargs) class by class, alternating (same machine load for all), merge
@@ -222,12 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     opts = ap.parse_args(argv)
 
-    params: dict[str, Any] = {"seed": opts.seed}
-    for item in opts.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--param wants key=value, got {item!r}")
-        params[key] = value
+    params: dict[str, Any] = {"seed": opts.seed, **key_values(opts.param, "--param")}
     out_dir = Path(opts.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if opts.big_photo:
@@ -241,12 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ours = [] if opts.no_default else [(ours_name, params)]
     for spec in opts.variant:
         vname, _, items = spec.partition(":")
-        vparams = dict(params)
-        for item in filter(None, items.split(",")):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise SystemExit(f"--variant wants NAME:key=value,..., got {spec!r}")
-            vparams[key] = value
+        vparams = {**params, **key_values(filter(None, items.split(",")), "--variant NAME:")}
         ours.append((f"studio_{vname}{opts.tag}", vparams))
     runs = [(n, f"{Path(__file__).resolve()}:fill", p) for n, p in ours]
     if not opts.anchor_json:

@@ -365,14 +365,17 @@ class Document:
             return None
         return self._push_edits(label, diff_edits("mask", self._mask[box.slices], coverage[box.slices], box))
 
-    def set_mask_region(self, bbox: BBox, values: np.ndarray, label: str) -> Step | None:
-        """Write ``values`` (shaped like ``bbox``) into the mask there as one undo step (selections)."""
+    def set_mask_region(self, bbox: BBox, values: np.ndarray, label: str,
+                        layer: Layer = "mask") -> Step | None:
+        """Write ``values`` (shaped like ``bbox``) into the mask — or the sampling area, ``layer`` as for
+        :meth:`begin_stroke` — there as one undo step (selections)."""
         self._require_photo()
-        assert self._mask is not None
+        if layer not in ("mask", "sampling"):
+            raise InvalidParameterError(f"a selection sets the 'mask' or the 'sampling' layer, not {layer!r}")
         self.end_stroke()
         bbox = self._clip_region(bbox, values.shape[:2])
         coverage = mask_ops._coverage(values)
-        return self._push_edits(label, diff_edits("mask", self._mask[bbox.slices], coverage, bbox))
+        return self._push_edits(label, diff_edits(layer, self._layer(layer)[bbox.slices], coverage, bbox))
 
     def apply_edits(self, label: str, edits: list[Edit]) -> Step | None:
         """Apply edits prepared elsewhere (e.g. :func:`diff_edits` run off the GUI thread on a large mask)

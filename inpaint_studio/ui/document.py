@@ -117,8 +117,8 @@ class Document(QObject):
                  region: BBox | None = None) -> Step | None:
         return self.core.set_mask(mask, label, region)
 
-    def set_mask_region(self, bbox: BBox, values: np.ndarray, label: str) -> Step | None:
-        return self.core.set_mask_region(bbox, values, label)
+    def set_mask_region(self, bbox: BBox, values: np.ndarray, label: str, layer: str = "mask") -> Step | None:
+        return self.core.set_mask_region(bbox, values, label, layer=layer)  # type: ignore[arg-type]
 
     def apply_edits(self, label: str, edits: list[Edit]) -> Step | None:
         return self.core.apply_edits(label, edits)

@@ -7,7 +7,6 @@ result to the document (one undo step). A cancelled or failed fill leaves the do
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -180,9 +179,10 @@ class FillController(QObject):
             pixels, mask = snapshot()
             self._holds_snapshot = True
         extra: dict[str, Any] = {}
-        sampling = self._sampling_for(cls)
-        if sampling is not None:
-            extra["sampling"] = sampling
+        painted = _painted_sampling(self.document)  # one scan of the layer per fill
+        uses_sampling = painted is not None and cls.uses_sampling
+        if uses_sampling:
+            extra["sampling"] = painted
         # the snapshot is shared, not copied: the document keeps it unchanged until the result arrives
         request = FillRequest(pixels=pixels, mask=mask, method=name, params=values,
                               source_name=path.name if path else None, pixels_frozen=self._holds_snapshot,
@@ -199,21 +199,12 @@ class FillController(QObject):
         request_id = self.bridge.submit(request)
         self._set_busy(True)
         note = ""
-        if sampling is None and _painted_sampling(self.document) is not None:
-            note = " (this method does not use the sampling area)"
-        elif sampling is not None:
+        if uses_sampling:
             note = " from the sampling area"
+        elif painted is not None:
+            note = " (this method does not use the sampling area)"
         self._say(f"Filling with {cls.label}{note}…")
         return request_id
-
-    def _sampling_for(self, cls: Any) -> np.ndarray | None:
-        """The painted sampling area, for methods that copy patches (``uses_sampling``), else None."""
-        painted = _painted_sampling(self.document)
-        if painted is None or not getattr(cls, "uses_sampling", False):
-            return None
-        if "sampling" not in {f.name for f in dataclasses.fields(FillRequest)}:
-            return None  # a runtime without sampling support
-        return painted
 
     def cancel_fill(self) -> None:
         if self._landing:  # the result is being compared: drop it when that ends
@@ -347,10 +338,7 @@ class FillController(QObject):
 def _painted_sampling(document: Any) -> np.ndarray | None:
     """The document's sampling area if anything is painted in it (it lives on the core document)."""
     core = getattr(document, "core", document)
-    values = getattr(core, "sampling", None)
-    if values is None or not getattr(core, "has_sampling", bool(np.any(values))):
-        return None
-    return values
+    return core.sampling if core.has_sampling else None
 
 
 def _sentence(text: str) -> str:

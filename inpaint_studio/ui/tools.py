@@ -345,21 +345,11 @@ class ToolController(QObject):
         names = {"rect": "Rectangle", "lasso": "Lasso", "polygon": "Polygon"}
         label = f"{names[tool]} selection" + (" (subtract)" if subtract else "")
         if layer == "sampling":
-            self._commit_sampling(box, inside, subtract, f"Sampling area: {label.lower()}")
-            return
-        old = mask[box.slices]
+            label = f"Sampling area: {label.lower()}"
+        current = mask if layer == "mask" else _core(self.document).sampling  # None: never painted
+        old = current[box.slices] if current is not None else np.zeros((box.height, box.width), np.uint8)
         new = np.where(inside, np.uint8(0), old) if subtract else np.where(inside, np.uint8(255), old)
-        self.document.set_mask_region(box, new, label)
-
-    def _commit_sampling(self, box: BBox, inside: np.ndarray, subtract: bool, label: str) -> None:
-        core = _core(self.document)
-        current = getattr(core, "sampling", None)
-        mask = self.document.mask
-        if mask is None:
-            return
-        values = np.zeros(mask.shape, np.uint8) if current is None else current.copy()
-        values[box.slices][inside] = 0 if subtract else 255
-        core.set_sampling(values, label)
+        self.document.set_mask_region(box, new, label, layer=layer)
 
     def paint_overlay(self, painter: QPainter, canvas: CanvasView) -> None:
         """The selection being drawn, as a black-and-white dashed outline (readable on any photo)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inpaint_studio.core.document import Document, diff_edits, merge_boxes
-from inpaint_studio.core.errors import MaskMismatchError
+from inpaint_studio.core.errors import InvalidParameterError, MaskMismatchError
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.core.types import BBox
 
@@ -146,6 +146,18 @@ def test_set_mask_region_adds_a_selection_as_one_step(doc):
     assert doc.undo() == "Rectangle selection"
     assert not doc.mask.any()
 
+
+
+def test_a_selection_can_set_the_sampling_area_instead_of_the_mask(doc):
+    values = np.full((30, 40), 255, np.uint8)
+    mask_before = doc.mask.copy()
+    doc.set_mask_region(BBox(10, 20, 40, 60), values, "Sampling area: rectangle", layer="sampling")
+    assert doc.sampling[10:40, 20:60].all() and np.count_nonzero(doc.sampling) == 30 * 40
+    assert np.array_equal(doc.mask, mask_before), "the mask is another layer"
+    assert doc.undo() == "Sampling area: rectangle"
+    assert not doc.has_sampling
+    with pytest.raises(InvalidParameterError):
+        doc.set_mask_region(BBox(0, 0, 4, 4), np.zeros((4, 4), np.uint8), "x", layer="pixels")
 
 def test_jump_to_goes_to_any_state(doc):
     states = [doc.mask.copy()]
