@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -62,6 +61,35 @@ KINDS = (("all", "Scratches and dust"), ("scratches", "Scratches, hairs, cracks"
          ("dust", "Dust and specks"))
 
 
+class _SliderRow(QHBoxLayout):
+    """A slider with its value written next to it, kept current by the row itself."""
+
+    def __init__(self, slider: QSlider, unit: str) -> None:
+        super().__init__()
+        self.label = QLabel(slider.parentWidget())
+        self.label.setMinimumWidth(44)
+        self._unit = unit
+        self.addWidget(slider, 1)
+        self.addWidget(self.label)
+        slider.valueChanged.connect(self._show)
+        self._show(slider.value())
+
+    def _show(self, value: int) -> None:
+        self.label.setText(f"{value} {self._unit}")
+
+
+def _labelled_slider(parent: QWidget, name: str, low: int, high: int, value: int, unit: str,
+                     tooltip: str) -> tuple[QSlider, _SliderRow]:
+    """Sliders rather than spin boxes: the proposal follows a drag live, which is how a restorer
+    finds the setting that covers the damage and nothing else."""
+    slider = QSlider(Qt.Orientation.Horizontal, parent)
+    slider.setObjectName(name)
+    slider.setRange(low, high)
+    slider.setValue(value)
+    slider.setToolTip(tooltip)
+    return slider, _SliderRow(slider, unit)
+
+
 class DamagePanelView(QWidget):
     """Detector settings, infrared section, Apply (layout only)."""
 
@@ -76,41 +104,24 @@ class DamagePanelView(QWidget):
         for value, label in KINDS:
             self.kind.addItem(label, value)
         self.kind.setToolTip("What to look for: long thin scratches, small round specks, or both")
-        self.sensitivity = QSlider(Qt.Orientation.Horizontal, self)
-        self.sensitivity.setObjectName("damage_sensitivity")
-        self.sensitivity.setRange(0, 100)
-        self.sensitivity.setValue(50)
-        self.sensitivity.setToolTip("Higher finds fainter damage (and more false alarms)")
-        self.sensitivity_label = QLabel("50 %", self)
-        self.sensitivity_label.setMinimumWidth(38)
-        self.min_size = QSpinBox(self)
-        self.min_size.setObjectName("damage_min_size")
-        self.min_size.setRange(1, MAX_SIZE)
-        self.min_size.setValue(1)
-        self.min_size.setSuffix(" px")
-        self.min_size.setToolTip("Smallest defect kept (width of a scratch, diameter of a speck)")
-        self.max_size = QSpinBox(self)
-        self.max_size.setObjectName("damage_max_size")
-        self.max_size.setRange(1, MAX_SIZE)
-        self.max_size.setValue(15)
-        self.max_size.setSuffix(" px")
-        self.max_size.setToolTip("Widest scratch / largest speck; anything wider is treated as picture")
+        self.sensitivity, sensitivity_row = _labelled_slider(
+            self, "damage_sensitivity", 0, 100, 50, "%",
+            "Higher finds fainter damage (and more false alarms)")
+        self.min_size, min_size_row = _labelled_slider(
+            self, "damage_min_size", 1, MAX_SIZE, 1, "px",
+            "Smallest defect kept (width of a scratch, diameter of a speck)")
+        self.max_size, max_size_row = _labelled_slider(
+            self, "damage_max_size", 1, MAX_SIZE, 15, "px",
+            "Widest scratch / largest speck; anything wider is treated as picture")
 
         self.infrared = QGroupBox("Infrared dust (scanner IR channel)", self)
         self.infrared.setObjectName("damage_infrared")
         self.infrared.setCheckable(True)
         self.infrared.setChecked(True)
         self.infrared.setToolTip("Dust and scratches block infrared light; the picture does not")
-        self.ir_threshold = QSlider(Qt.Orientation.Horizontal, self.infrared)
-        self.ir_threshold.setObjectName("damage_ir_threshold")
-        self.ir_threshold.setRange(0, 100)
-        self.ir_threshold.setValue(50)
-        self.ir_threshold.setToolTip("Higher finds fainter specks in the infrared channel")
-        self.ir_threshold_label = QLabel("50 %", self.infrared)
-        self.ir_threshold_label.setMinimumWidth(38)
-        ir_row = QHBoxLayout()
-        ir_row.addWidget(self.ir_threshold, 1)
-        ir_row.addWidget(self.ir_threshold_label)
+        self.ir_threshold, ir_row = _labelled_slider(
+            self.infrared, "damage_ir_threshold", 0, 100, 50, "%",
+            "Higher finds fainter specks in the infrared channel")
         ir_form = QFormLayout(self.infrared)
         ir_form.addRow("Sensitivity:", ir_row)
         self.infrared.hide()
@@ -127,14 +138,11 @@ class DamagePanelView(QWidget):
         self.summary.setObjectName("damage_summary")
         self.summary.setWordWrap(True)
 
-        sensitivity_row = QHBoxLayout()
-        sensitivity_row.addWidget(self.sensitivity, 1)
-        sensitivity_row.addWidget(self.sensitivity_label)
         form = QFormLayout()
         form.addRow("Find:", self.kind)
         form.addRow("Sensitivity:", sensitivity_row)
-        form.addRow("Min size:", self.min_size)
-        form.addRow("Max size:", self.max_size)
+        form.addRow("Min size:", min_size_row)
+        form.addRow("Max size:", max_size_row)
         apply_row = QHBoxLayout()
         apply_row.addWidget(self.mode, 1)
         apply_row.addWidget(self.apply_button)
@@ -264,8 +272,6 @@ class DamageController(QObject):
     # events ---------------------------------------------------------------------------------
 
     def _settings_changed(self, *_args: Any) -> None:
-        self.view.sensitivity_label.setText(f"{self.view.sensitivity.value()} %")
-        self.view.ir_threshold_label.setText(f"{self.view.ir_threshold.value()} %")
         if self.view.min_size.value() > self.view.max_size.value():
             sender = self.sender()
             other = self.view.max_size if sender is self.view.min_size else self.view.min_size

@@ -122,6 +122,28 @@ def test_moving_a_slider_updates_the_proposal_and_only_the_newest_result_lands(w
     assert np.count_nonzero(window.damage.proposal) <= found_default
 
 
+def test_size_sliders_show_their_value_keep_min_below_max_and_narrow_the_proposal(window, qtbot):
+    photo, scratch = _scratched_photo()
+    _open(window, photo)
+    window.show_damage_panel()
+    _wait_complete(qtbot, window)
+    assert np.count_nonzero(window.damage.proposal[scratch > 0]) > 0.5 * np.count_nonzero(scratch)
+
+    panel = window.damage_panel
+    panel.max_size.setValue(6)
+    panel.min_size.setValue(9)  # dragging min past max pushes max along
+    assert (panel.min_size.value(), panel.max_size.value()) == (9, 9)
+    labels = {label.text() for label in panel.findChildren(damage_panel.QLabel)}
+    assert "9 px" in labels, "each size slider shows its value"
+    panel.max_size.setValue(4)  # and max below min pulls min down
+    assert (panel.min_size.value(), panel.max_size.value()) == (4, 4)
+
+    panel.min_size.setValue(1)
+    panel.max_size.setValue(1)  # narrower than the 2-3 px scratch: it is no longer damage
+    _wait_complete(qtbot, window)
+    assert np.count_nonzero(window.damage.proposal[scratch > 0]) < 0.2 * np.count_nonzero(scratch)
+
+
 def test_the_visible_area_is_shown_before_the_whole_photo(window, qtbot):
     photo, _scratch = _scratched_photo(900, 1200)
     _open(window, photo)
