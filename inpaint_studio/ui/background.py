@@ -65,8 +65,10 @@ class BackgroundTask(QObject):
         self.deleteLater()
 
 
-def io_pool(parent: QObject) -> QThreadPool:
-    """A private pool of one thread: files are read and written one at a time, in order."""
+def serial_pool(parent: QObject) -> QThreadPool:
+    """A private pool of one thread: its jobs (file reads and writes, detector runs, tile
+    conversions) run one at a time, in order, and never compete with each other for the cores
+    the fill needs. Owned by ``parent``, so the window drains it on close."""
     pool = QThreadPool(parent)
     pool.setMaxThreadCount(1)
     return pool

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -46,7 +46,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inpaint_studio.core.types import BBox
-from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.canvas_layers import LayerSource, OverlayLayer, PatchOverlay
 from inpaint_studio.ui.canvas_pyramid import Pyramid, downsample2, level_box, to_display_u8
 
@@ -120,8 +120,7 @@ class CanvasView(QWidget):
         #: original 256-pixel tiles converted so far (a counter: tests check only drawn tiles are)
         self.original_tiles_converted = 0
         # one thread builds display levels of large frames, so the GUI thread never does
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = serial_pool(self)
         self._previews: dict[BBox, QImage] = {}
         # restorer overlays (damage proposal, sampling area, seam heat) and an alternative view
         self._layers: dict[str, OverlayLayer] = {}

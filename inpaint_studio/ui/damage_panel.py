@@ -17,7 +17,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,7 +35,7 @@ from inpaint_studio.core import mask_ops
 from inpaint_studio.core.damage import DamageOptions, detect_damage, infrared_dust_mask
 from inpaint_studio.core.errors import FillCancelled, InpaintStudioError
 from inpaint_studio.core.types import BBox
-from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.canvas import CanvasView
 from inpaint_studio.ui.mask_controller import (
     BACKGROUND_PIXELS,
@@ -184,8 +184,7 @@ class DamageController(QObject):
         self.canvas = canvas
         self.view = view
         self.background_pixels = background_pixels
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = serial_pool(self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from inpaint_studio.core.damage import defect_view
 from inpaint_studio.core.errors import InpaintStudioError
-from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.canvas import CanvasView
 
 BADGE = "Defect view (D)"
@@ -35,8 +35,7 @@ class DefectViewController(QObject):
         super().__init__(parent)
         self.document = document
         self.canvas = canvas
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = serial_pool(self)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)

@@ -25,7 +25,7 @@ from inpaint_studio.core import io
 from inpaint_studio.core.errors import InpaintStudioError
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.ui import dialogs, mask_controller
-from inpaint_studio.ui.background import BackgroundTask, io_pool
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.save_dialog import SaveOptions, SaveOptionsDialog, needs_options
 from inpaint_studio.ui.settings import Preferences
 
@@ -99,7 +99,7 @@ class FileController(QObject):
         self.document = document
         self.parent_widget = parent_widget
         self.prefs = prefs if prefs is not None else Preferences()
-        self._pool = io_pool(self)
+        self._pool = serial_pool(self)
         self._tasks: set[BackgroundTask] = set()
         self._is_sample = False
         #: the file Ctrl+S may replace without asking (confirmed once, or written by Save As)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -21,7 +21,7 @@ from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import make_params
 from inpaint_studio.runtime.jobs import FillPreview, FillProgress, FillRequest, FillResult
 from inpaint_studio.ui import dialogs
-from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.bridge import FillBridge
 from inpaint_studio.ui.canvas import CanvasView
 from inpaint_studio.ui.document import Document
@@ -128,8 +128,7 @@ class FillController(QObject):
         self._first_preview = True
         self._landing = False
         self._landing_cancelled = False
-        self._land_pool = QThreadPool(self)
-        self._land_pool.setMaxThreadCount(1)
+        self._land_pool = serial_pool(self)
         self._method_label = ""
         self.last_request: FillRequest | None = None
         view.fill_button.clicked.connect(self.start_fill)

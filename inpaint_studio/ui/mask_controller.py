@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QInputDialog, QWidget
 
 from inpaint_studio.core import mask_ops
@@ -24,7 +24,7 @@ from inpaint_studio.core.document import diff_edits
 from inpaint_studio.core.errors import InpaintStudioError
 from inpaint_studio.core.types import BBox
 from inpaint_studio.ui import dialogs
-from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.settings import Preferences
 
 #: masks with at least this many pixels are processed off the GUI thread (~4 MP: a few ms inline)
@@ -90,8 +90,7 @@ class MaskController(QObject):
         self.parent_widget = parent_widget
         self.prefs = prefs if prefs is not None else Preferences()
         self.background_pixels = background_pixels
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = serial_pool(self)
         self._task: BackgroundTask | None = None
         self._generation = 0
         document.mask_changed.connect(self._on_mask_changed)

@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor
 
 from inpaint_studio.core.errors import InpaintStudioError
 from inpaint_studio.core.seam import SeamReport, seam_overlay, seam_scores
 from inpaint_studio.core.types import BBox
-from inpaint_studio.ui.background import BackgroundTask
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.canvas import CanvasView
 from inpaint_studio.ui.canvas_layers import PatchOverlay, heat_to_qimage
 
@@ -42,8 +42,7 @@ class SeamCheckController(QObject):
         super().__init__(parent)
         self.document = document
         self.canvas = canvas
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = serial_pool(self)
         self._enabled = False
         self._step: object | None = None  # the fill step the marks describe
         self.reports: list[SeamReport] = []

@@ -33,7 +33,7 @@ from inpaint_studio.core.errors import DownloadCancelled, InpaintStudioError
 from inpaint_studio.runtime import catalogue, installer
 from inpaint_studio.runtime.context import CancelToken
 from inpaint_studio.runtime.weights import WeightsStatus, installed_parts, models_dir, weights_status
-from inpaint_studio.ui.background import BackgroundTask, io_pool
+from inpaint_studio.ui.background import BackgroundTask, serial_pool
 
 #: file types that are weights, not photos (a drop on the canvas is routed by these)
 WEIGHTS_EXTENSIONS = (".pt", ".pth", ".ckpt", ".zip")
@@ -113,7 +113,7 @@ class WeightsDialog(QDialog):
         self.status: WeightsStatus = weights_status(method_name)
         self.weights_name = self.status.weights or method_name
         self._entry = catalogue.entry(self.weights_name)
-        self._pool = io_pool(self)
+        self._pool = serial_pool(self)
         self._task: BackgroundTask | None = None
         self._cancel: CancelToken | None = None
         self._relay = _ProgressRelay(self)
