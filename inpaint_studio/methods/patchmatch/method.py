@@ -31,6 +31,14 @@ ROTATION = {
     "high": (-45.0, -20.0, 20.0, 45.0, 90.0, 180.0),
 }
 _SCALES = (0.8, 1.25)
+#: texture matching level -> weight of the texture features in the patch distance (Newson et al.
+#: 2014; CompletionSettings.texture_weight; measured in docs/benchmarks.md)
+TEXTURE_MATCHING = {
+    "off": 0.0,
+    "low": 8.0,
+    "medium": 32.0,
+    "high": 64.0,
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,12 @@ class PatchMatchParams:
         1.0, min=0.0, max=1.0, step=0.05, label="Texture detail",
         help="How much of the best-matching patches' texture is kept (away from the hole's edge). "
              "0: smoothest, closest on average; 1: real grain, but patch edges may show.",
+    )
+    texture_matching: str = param(
+        "off", choices=tuple(TEXTURE_MATCHING), label="Texture matching",
+        help="Also compare how busy patches are (their local gradient strength), so grainy areas are "
+             "filled with grain instead of smooth colour copied from flat areas. Off compares colour "
+             "only; higher levels keep more texture but may show more patch edges.",
     )
     color_adaptation: str = param(
         "low", choices=tuple(COLOR_ADAPTATION), label="Colour adaptation",
@@ -93,7 +107,7 @@ def settings_for(params: PatchMatchParams, seed: int) -> Any:
         patch_size=params.patch_size | 1, levels=params.levels, min_size=params.min_size,
         iterations=params.iterations, gain_min=gmin, gain_max=gmax, bias_max=bmax,
         angles=ROTATION[params.rotation], scales=_SCALES if params.scale else (), mirror=params.mirror,
-        detail=params.detail, seed=seed,
+        detail=params.detail, texture_weight=TEXTURE_MATCHING[params.texture_matching], seed=seed,
     )
 
 
