@@ -92,6 +92,18 @@ def test_features_next_to_the_hole_come_from_known_pixels_only():
     assert np.abs(feats[~hole]).max() < 1e-6
 
 
+def test_coarse_only_features_still_texture_the_fill_and_keep_the_finest_level_on_colour():
+    image, hole, textured = _flat_beside_noise()
+    truth = image.copy()
+    image[hole] = 0.0
+    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03)
+    plain = complete(image, hole, None, base)
+    coarse = complete(image, hole, None, dataclasses.replace(base, texture_weight=64.0, texture_finest=False))
+    assert coarse.shape == image.shape and np.array_equal(coarse[~hole], image[~hole])
+    assert _gradient_energy(coarse, textured) > 2.0 * _gradient_energy(plain, textured)
+    assert _gradient_energy(coarse, textured) > 0.3 * _gradient_energy(truth, textured)
+
+
 def test_weight_zero_is_the_plain_colour_completion():
     rng = np.random.default_rng(2)
     image = rng.random((48, 48, 3)).astype(np.float32)
@@ -145,7 +157,7 @@ def test_texture_matching_param_sets_the_feature_weight():
     from inpaint_studio.methods.base import make_params
     from inpaint_studio.methods.patchmatch.method import TEXTURE_MATCHING, PatchMatchMethod, settings_for
 
-    for level, weight in TEXTURE_MATCHING.items():
-        params = make_params(PatchMatchMethod.Params, {"texture_matching": level})
-        assert settings_for(params, seed=0).texture_weight == weight
-    assert TEXTURE_MATCHING["off"] == 0.0
+    for level, (weight, finest) in TEXTURE_MATCHING.items():
+        settings = settings_for(make_params(PatchMatchMethod.Params, {"texture_matching": level}), seed=0)
+        assert (settings.texture_weight, settings.texture_finest) == (weight, finest)
+    assert settings_for(make_params(PatchMatchMethod.Params, {}), seed=0).texture_weight == 0.0

@@ -95,6 +95,9 @@ class CompletionSettings:
     texture_weight: float = 0.0
     #: side (pixels) of the box the absolute gradients are averaged over
     texture_window: int = 4
+    #: False: the finest level matches on colour only (the coarser levels, which choose the fill's
+    #: layout, still use the features)
+    texture_finest: bool = True
     seed: int = 0
 
     @property
@@ -456,6 +459,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
     prev: _Level | None = None
     for step, li in enumerate(range(count - 1, -1, -1)):
         check()
+        if li == 0 and not settings.texture_finest:
+            images[0] = np.ascontiguousarray(images[0][..., :3])
         level = _Level(images[li], holes[li], samplings[li], settings)
         if prev is None:
             # the ring-by-ring start searches exhaustively: affordable on a coarse level only
@@ -470,7 +475,7 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
             iterations = 2 * settings.iterations
         else:
             h, w = holes[li].shape
-            up = _resize(est, (w, h), cv2.INTER_LINEAR)
+            up = _resize(est[..., :images[li].shape[2]], (w, h), cv2.INTER_LINEAR)
             est = np.where(holes[li][..., None], up, images[li]).astype(np.float32)
             level.upsample_from(prev)
             if settings.match_blur > 0.0:
