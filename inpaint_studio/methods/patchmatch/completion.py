@@ -89,6 +89,15 @@ class CompletionSettings:
     #: hybrid fill: hole components no wider than twice this radius (pixels) are diffused
     #: entirely (0: off)
     narrow_radius: float = 0.0
+    #: texture features (Newson et al. 2014): weight of the grey image's local mean absolute
+    #: gradients |Ix|, |Iy| in the patch distance (0: off). Computed on the full-resolution crop
+    #: and carried down the pyramid, so coarse levels still tell textured regions from flat ones
+    texture_weight: float = 0.0
+    #: side (pixels) of the box the absolute gradients are averaged over
+    texture_window: int = 4
+    #: False: the finest level matches on colour only (the coarser levels, which choose the fill's
+    #: layout, still use the features)
+    texture_finest: bool = True
     seed: int = 0
 
     @property
@@ -97,6 +106,68 @@ class CompletionSettings:
 
 
 Callback = Callable[[int, int, np.ndarray], None]
+
+
+def _texture_features(image: np.ndarray, known: np.ndarray, window: int) -> np.ndarray:
+    """(H, W, 2) local means of |Ix| and |Iy| of the grey image, from known pixels only.
+
+    Why: plain colour SSD lets a flat patch match a textured target about as well as a misaligned
+    textured one, so EM fills drift towards flat copies; with the local gradient energy in the
+    distance, flat sources no longer match textured targets (Newson et al. 2014). A central
+    difference counts only where both its pixels are known, and the box mean is normalised by the
+    count, so pixels next to the hole get features of the known side instead of the hole's zeros.
+    Inside the hole the values are meaningless (the completion reconstructs them).
+    """
+    grey = image[..., :3].mean(axis=2).astype(np.float32)
+    kn = known.astype(np.float32)
+    feats = np.zeros((*image.shape[:2], 2), np.float32)
+    box = (max(1, window), max(1, window))
+    for c, axis in enumerate((1, 0)):
+        diff = np.zeros_like(grey)
+        ok = np.zeros_like(kn)
+        inner = (slice(None), slice(1, -1)) if axis == 1 else (slice(1, -1), slice(None))
+        ahead = (slice(None), slice(2, None)) if axis == 1 else (slice(2, None), slice(None))
+        behind = (slice(None), slice(None, -2)) if axis == 1 else (slice(None, -2), slice(None))
+        diff[inner] = np.abs(grey[ahead] - grey[behind]) * np.float32(0.5)
+        ok[inner] = kn[ahead] * kn[behind]
+        num = cv2.blur(diff * ok, box, borderType=cv2.BORDER_REFLECT)
+        den = cv2.blur(ok, box, borderType=cv2.BORDER_REFLECT)
+        feats[..., c] = np.where(den > 1e-6, num / np.maximum(den, 1e-6), 0.0)
+    return feats
+
+
+def _with_features(image: np.ndarray, known: np.ndarray, settings: CompletionSettings) -> np.ndarray:
+    """The colours plus, if enabled, the texture features scaled by sqrt(weight) (SSD weight)."""
+    if settings.texture_weight <= 0.0:
+        return image
+    feats = _texture_features(image, known, settings.texture_window)
+    feats *= np.float32(np.sqrt(settings.texture_weight))
+    return np.ascontiguousarray(np.concatenate([image, feats], axis=2), dtype=np.float32)
+
+
+def _diffuse(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Diffusion start for every channel: the colours in one (fast) pass, features separately."""
+    colours = diffusion_fill(np.ascontiguousarray(image[..., :3]), hole, 5.0, cv2.INPAINT_TELEA)
+    if image.shape[2] == 3:
+        return colours
+    rest = diffusion_fill(np.ascontiguousarray(image[..., 3:]), hole, 5.0, cv2.INPAINT_TELEA)
+    return np.concatenate([colours, rest.reshape(*hole.shape, -1)], axis=2)
+
+
+def _by_threes(op: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
+    """Apply an OpenCV op to an (H, W, C) image three channels at a time (some take at most 4)."""
+    parts = [op(np.ascontiguousarray(image[..., i:i + 3])) for i in range(0, image.shape[2], 3)]
+    parts = [p[..., None] if p.ndim == 2 else p for p in parts]
+    return parts[0] if len(parts) == 1 else np.ascontiguousarray(np.concatenate(parts, axis=2))
+
+
+def _warp(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return _by_threes(lambda im: cv2.warpAffine(im, m, size, flags=cv2.INTER_LINEAR,
+                                                borderMode=cv2.BORDER_REPLICATE), image)
+
+
+def _resize(image: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
+    return _by_threes(lambda im: cv2.resize(im, size, interpolation=interpolation), image)
 
 
 def _down(image: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,28 +221,28 @@ def _valid_sources(allowed: np.ndarray, r: int) -> np.ndarray:
 
 
 def _source_bank(image: np.ndarray, allowed: np.ndarray, settings: CompletionSettings):
-    """(K, H', W', 3) source images and (K, H', W') valid centres: the level plus transformed copies."""
+    """(K, H', W', C) source images and (K, H', W') valid centres: the level plus transformed copies."""
     r = settings.patch_size // 2
     h, w = allowed.shape
     copies = [(image, allowed)]
     centre = ((w - 1) / 2.0, (h - 1) / 2.0)
     for angle in settings.angles:
         m = cv2.getRotationMatrix2D(centre, float(angle), 1.0)
-        img = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        img = _warp(image, m, (w, h))
         # a source pixel is allowed only if every input pixel it interpolates from was allowed
         cover = cv2.warpAffine(allowed.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         copies.append((img, cover >= 0.999))
     for scale in settings.scales:
         sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
-        img = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        img = _resize(image, (sw, sh), cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         cover = cv2.resize(allowed.astype(np.float32), (sw, sh), interpolation=cv2.INTER_LINEAR)
         copies.append((img, cover >= 0.999))
     if settings.mirror:
         copies.append((np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(allowed[:, ::-1])))
     hs = max(c[0].shape[0] for c in copies)
     ws = max(c[0].shape[1] for c in copies)
-    src = np.zeros((len(copies), hs, ws, 3), np.float32)
+    src = np.zeros((len(copies), hs, ws, image.shape[2]), np.float32)
     valid = np.zeros((len(copies), hs, ws), bool)
     cover = np.zeros((len(copies), hs, ws), bool)
     for k, (img, ok) in enumerate(copies):
@@ -321,9 +392,11 @@ def _match_boundary(level: _Level, est: np.ndarray, image: np.ndarray, allowed: 
                 level.ny, level.nx, level.cost, level.ab, level.wconf, level.r,
                 1.0 / (2.0 * max(float(np.percentile(level.cost, 75)), 1e-6)), False)
     ring &= allowed
+    est = est[..., :3]
     if not ring.any():
-        return est
-    mismatch = np.where(ring[..., None], image - proposal, 0.0).astype(np.float32) + np.float32(0.5)
+        return np.ascontiguousarray(est)
+    diff = image[..., :3] - proposal[..., :3]
+    mismatch = np.where(ring[..., None], diff, 0.0).astype(np.float32) + np.float32(0.5)
     # diffuse only over the hole and a thin band around it (outside the band: no correction), so
     # the cost follows the hole's area, not the crop's
     band = (cv2.dilate(hole.view(np.uint8), np.ones((9, 9), np.uint8)) > 0) & ~ring
@@ -379,13 +452,15 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         return image.copy()
     check = check or (lambda: None)
     engine.seed_rng(int(settings.seed) & 0x7FFFFFFF)
-    images, holes, samplings = _pyramid(np.where(hole[..., None], 0.0, image).astype(np.float32), known,
-                                        allowed, settings)
+    work = _with_features(np.where(hole[..., None], 0.0, image).astype(np.float32), known, settings)
+    images, holes, samplings = _pyramid(work, known, allowed, settings)
     count = len(images)
     est: np.ndarray | None = None
     prev: _Level | None = None
     for step, li in enumerate(range(count - 1, -1, -1)):
         check()
+        if li == 0 and not settings.texture_finest:
+            images[0] = np.ascontiguousarray(images[0][..., :3])
         level = _Level(images[li], holes[li], samplings[li], settings)
         if prev is None:
             # the ring-by-ring start searches exhaustively: affordable on a coarse level only
@@ -395,12 +470,12 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
                 engine.onion_init(est, level.hole, level.src, level.vk, level.vy, level.vx, level.r,
                                   settings.init_candidates)
             else:
-                est = diffusion_fill(images[li], holes[li], 5.0, cv2.INPAINT_TELEA)
+                est = _diffuse(images[li], holes[li])
             engine.random_init(level.ys, level.nk, level.ny, level.nx, level.vk, level.vy, level.vx)
             iterations = 2 * settings.iterations
         else:
             h, w = holes[li].shape
-            up = cv2.resize(est, (w, h), interpolation=cv2.INTER_LINEAR)
+            up = _resize(est[..., :images[li].shape[2]], (w, h), cv2.INTER_LINEAR)
             est = np.where(holes[li][..., None], up, images[li]).astype(np.float32)
             level.upsample_from(prev)
             if settings.match_blur > 0.0:
@@ -428,10 +503,12 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
             level.evaluate(est, settings)
         if li == 0 and settings.match_boundary:
             est = _match_boundary(level, est, images[0], samplings[0])
+        if li == 0:
+            est = np.ascontiguousarray(est[..., :3])  # the features have done their job
         if li == 0 and (settings.edge_diffusion > 0.0 or settings.narrow_radius > 0.0):
-            est = _edge_diffusion(est, images[0], holes[0], settings)
+            est = _edge_diffusion(est, images[0][..., :3], holes[0], settings)
         if on_level is not None:
-            on_level(step, count, est)
+            on_level(step, count, np.ascontiguousarray(est[..., :3]))
         prev = level
     assert est is not None
     out = image.copy()

@@ -11,6 +11,12 @@ Conventions: a *target* is a pixel whose patch overlaps the hole (its match is s
 scaled / mirrored copies), valid when its whole patch is known and inside the sampling area.
 Patch costs are mean squared differences per pixel (all channels summed), so patches clipped
 by the crop's border compare fairly with whole ones.
+
+Channels: images are (..., C) with C >= 3. Channels 0-2 are the colours (the only ones colour
+adaptation and clamping to [0, 1] apply to); channels 3.. are extra features (e.g. texture
+features, pre-scaled by their weight) compared and voted like colours but copied as they are.
+The colour loops keep their constant bound of 3 so the compiled 3-channel path stays as fast as
+before; the feature loops are empty when C == 3.
 """
 
 from __future__ import annotations
@@ -43,12 +49,16 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
     x0 = max(tx - r, 0) - tx
     x1 = min(tx + r, w - 1) - tx
     n = (y1 - y0 + 1) * (x1 - x0 + 1)
+    nc = tgt.shape[2]
     if not adapt:
         limit = bound * n
         acc = 0.0
         for dy in range(y0, y1 + 1):
             for dx in range(x0, x1 + 1):
                 for c in range(3):
+                    d = tgt[ty + dy, tx + dx, c] - src[k, sy + dy, sx + dx, c]
+                    acc += d * d
+                for c in range(3, nc):
                     d = tgt[ty + dy, tx + dx, c] - src[k, sy + dy, sx + dx, c]
                     acc += d * d
             if acc > limit:
@@ -64,6 +74,7 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
     stt = np.zeros(3)
     sss = np.zeros(3)
     sts = np.zeros(3)
+    extra = 0.0
     for dy in range(y0, y1 + 1):
         for dx in range(x0, x1 + 1):
             for c in range(3):
@@ -74,7 +85,10 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
                 stt[c] += a * a
                 sss[c] += b * b
                 sts[c] += a * b
-    total = 0.0
+            for c in range(3, nc):
+                d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
+                extra += d * d
+    total = extra
     for c in range(3):
         mt = st[c] / n
         ms = ss[c] / n
@@ -101,8 +115,10 @@ def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab):
     term sum(d^2) - (sum d)^2 / m, so a candidate is dropped as soon as that exceeds the bound.
     """
     limit = bound * n
+    nc = tgt.shape[2]
     s1 = np.zeros(3)
     s2 = np.zeros(3)
+    extra = 0.0
     m = 0
     for dy in range(y0, y1 + 1):
         for dx in range(x0, x1 + 1):
@@ -110,13 +126,16 @@ def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab):
                 d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
                 s1[c] += d
                 s2[c] += d * d
+            for c in range(3, nc):
+                d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
+                extra += d * d
         m += x1 - x0 + 1
-        low = 0.0
+        low = extra
         for c in range(3):
             low += s2[c] - s1[c] * s1[c] / m
         if low > limit:
             return _BIG
-    total = 0.0
+    total = extra
     for c in range(3):
         # the bias is shrunk toward 0 (and its square charged): a free bias would let flat
         # patches match textured targets as well as textured ones do, and the fill goes flat
@@ -221,7 +240,8 @@ def vote(est, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, inv_two_sigma2,
     reconstruction): averaging misaligned texture blurs it, the best patch keeps it sharp.
     """
     h, w = hole.shape
-    acc = np.zeros((h, w, 3))
+    nc = est.shape[2]
+    acc = np.zeros((h, w, nc))
     wsum = np.zeros((h, w))
     for i in range(ys.shape[0]):
         wt = wconf[i] * np.exp(-cost[i] * inv_two_sigma2)
@@ -245,9 +265,13 @@ def vote(est, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, inv_two_sigma2,
                         wsum[py, px] = wt
                         for c in range(3):
                             acc[py, px, c] = ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c]
+                        for c in range(3, nc):
+                            acc[py, px, c] = src[k, sy + dy, sx + dx, c]
                     continue
                 for c in range(3):
                     acc[py, px, c] += wt * (ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c])
+                for c in range(3, nc):
+                    acc[py, px, c] += wt * src[k, sy + dy, sx + dx, c]
                 wsum[py, px] += wt
     for y in range(h):
         for x in range(w):
@@ -255,12 +279,16 @@ def vote(est, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, inv_two_sigma2,
                 for c in range(3):
                     v = acc[y, x, c] if winner else acc[y, x, c] / wsum[y, x]
                     est[y, x, c] = min(max(v, 0.0), 1.0)
+                for c in range(3, nc):
+                    v = acc[y, x, c] if winner else acc[y, x, c] / wsum[y, x]
+                    est[y, x, c] = max(v, 0.0)
 
 
 @njit(cache=True, fastmath=True)
 def _known_ssd(est, filled, ty, tx, src, k, sy, sx, r, bound):
     """Mean squared difference over the already-filled pixels of the target patch only."""
     h, w = filled.shape
+    nc = est.shape[2]
     acc = 0.0
     n = 0
     for dy in range(-r, r + 1):
@@ -272,6 +300,9 @@ def _known_ssd(est, filled, ty, tx, src, k, sy, sx, r, bound):
             if xx < 0 or xx >= w or not filled[yy, xx]:
                 continue
             for c in range(3):
+                d = est[yy, xx, c] - src[k, sy + dy, sx + dx, c]
+                acc += d * d
+            for c in range(3, nc):
                 d = est[yy, xx, c] - src[k, sy + dy, sx + dx, c]
                 acc += d * d
             n += 1
@@ -355,7 +386,7 @@ def onion_init(est, hole, src, vk, vy, vx, r, max_candidates):
                         bk = k
                         by = sy
                         bx = sx
-            for c in range(3):
+            for c in range(est.shape[2]):
                 est[y, x, c] = src[bk, by, bx, c]
             mk[y, x] = bk
             my[y, x] = by

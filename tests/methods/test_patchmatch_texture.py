@@ -1,0 +1,163 @@
+"""patchmatch texture features (CompletionSettings.texture_weight) and the C-channel kernels."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from inpaint_studio.methods.patchmatch import engine
+from inpaint_studio.methods.patchmatch.completion import CompletionSettings, _texture_features, complete
+
+# (gain_min, gain_max, bias_max): plain SSD, bias only ("low"), gain and bias ("medium")
+_ADAPTATIONS = [(1.0, 1.0, 0.0), (1.0, 1.0, 0.03), (0.9, 1.1, 0.06)]
+
+
+def _field(rng, n, hs, ws, r):
+    ys = rng.integers(r, 40 - r, n).astype(np.int32)
+    xs = rng.integers(r, 40 - r, n).astype(np.int32)
+    nk = np.zeros(n, np.int32)
+    ny = rng.integers(r, hs - r, n).astype(np.int32)
+    nx = rng.integers(r, ws - r, n).astype(np.int32)
+    return ys, xs, nk, ny, nx
+
+
+def _costs(tgt, src, field, r, adaptation):
+    ys, xs, nk, ny, nx = field
+    cost = np.zeros(len(ys), np.float32)
+    ab = np.zeros((len(ys), 6), np.float32)
+    gmin, gmax, bmax = adaptation
+    engine.evaluate_all(tgt, ys, xs, src, nk, ny, nx, cost, ab, r, gmin < gmax or bmax > 0, gmin, gmax, bmax)
+    return cost, ab
+
+
+@pytest.mark.parametrize("adaptation", _ADAPTATIONS)
+def test_extra_channels_add_their_plain_ssd_and_leave_the_colour_fit_alone(adaptation):
+    rng = np.random.default_rng(0)
+    r = 2
+    tgt3 = rng.random((40, 40, 3)).astype(np.float32)
+    src3 = rng.random((1, 30, 30, 3)).astype(np.float32)
+    tgt_f = rng.random((40, 40, 2)).astype(np.float32)
+    src_f = rng.random((1, 30, 30, 2)).astype(np.float32)
+    field = _field(rng, 50, 30, 30, r)
+    base, ab3 = _costs(tgt3, src3, field, r, adaptation)
+    # zero-valued features: the same costs and colour fits as the 3-channel path
+    zero, ab0 = _costs(np.concatenate([tgt3, 0 * tgt_f], 2), np.concatenate([src3, 0 * src_f], 3), field, r,
+                       adaptation)
+    np.testing.assert_allclose(zero, base, rtol=1e-5)
+    np.testing.assert_allclose(ab0, ab3, rtol=1e-5, atol=1e-6)
+    # real features: plus their mean squared difference per pixel, no gain or bias applied to them
+    full, abf = _costs(np.concatenate([tgt3, tgt_f], 2), np.concatenate([src3, src_f], 3), field, r,
+                       adaptation)
+    ys, xs, _, ny, nx = field
+    extra = []
+    for y, x, sy, sx in zip(ys, xs, ny, nx, strict=True):
+        d = tgt_f[y - r:y + r + 1, x - r:x + r + 1] - src_f[0, sy - r:sy + r + 1, sx - r:sx + r + 1]
+        extra.append(np.mean(np.sum(d * d, axis=2)))
+    np.testing.assert_allclose(full, base + np.array(extra, np.float32), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(abf, ab3, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("winner", [False, True])
+def test_vote_gives_the_same_colours_with_extra_channels_and_copies_the_features(winner):
+    rng = np.random.default_rng(1)
+    r = 2
+    src = rng.random((1, 30, 30, 5)).astype(np.float32)
+    field = _field(rng, 60, 30, 30, r)
+    ys, xs, nk, ny, nx = field
+    hole = np.zeros((40, 40), bool)
+    hole[10:30, 10:30] = True
+    cost = rng.random(len(ys)).astype(np.float32)
+    ab = np.tile(np.array([1, 1, 1, 0.01, -0.02, 0.0], np.float32), (len(ys), 1))
+    wconf = np.ones(len(ys))
+    est5 = np.full((40, 40, 5), 0.5, np.float32)
+    est3 = np.ascontiguousarray(est5[..., :3])
+    src3 = np.ascontiguousarray(src[..., :3])
+    engine.vote(est3, hole, ys, xs, src3, nk, ny, nx, cost, ab, wconf, r, 2.0, winner)
+    engine.vote(est5, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, 2.0, winner)
+    np.testing.assert_allclose(est5[..., :3], est3, rtol=1e-6, atol=1e-7)
+    # features: a (weighted) mix of the sources' feature values, with no colour bias added
+    voted = est5[hole][:, 3:]
+    assert voted.min() >= src[..., 3:].min() - 1e-6 and voted.max() <= src[..., 3:].max() + 1e-6
+
+
+def test_features_next_to_the_hole_come_from_known_pixels_only():
+    image = np.full((32, 32, 3), 0.5, np.float32)
+    hole = np.zeros((32, 32), bool)
+    hole[10:20, 10:20] = True
+    image[hole] = 0.0  # the hole's placeholder must not read as a strong edge
+    feats = _texture_features(image, ~hole, 4)
+    assert feats.shape == (32, 32, 2)
+    assert np.abs(feats[~hole]).max() < 1e-6
+
+
+def test_coarse_only_features_still_texture_the_fill_and_keep_the_finest_level_on_colour():
+    image, hole, textured = _flat_beside_noise()
+    truth = image.copy()
+    image[hole] = 0.0
+    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03)
+    plain = complete(image, hole, None, base)
+    coarse = complete(image, hole, None, dataclasses.replace(base, texture_weight=64.0, texture_finest=False))
+    assert coarse.shape == image.shape and np.array_equal(coarse[~hole], image[~hole])
+    assert _gradient_energy(coarse, textured) > 2.0 * _gradient_energy(plain, textured)
+    assert _gradient_energy(coarse, textured) > 0.3 * _gradient_energy(truth, textured)
+
+
+def test_weight_zero_is_the_plain_colour_completion():
+    rng = np.random.default_rng(2)
+    image = rng.random((48, 48, 3)).astype(np.float32)
+    hole = np.zeros((48, 48), bool)
+    hole[16:32, 16:32] = True
+    base = CompletionSettings(patch_size=5, min_size=12, seed=3, bias_max=0.03)
+    a = complete(image, hole, None, base)
+    b = complete(image, hole, None, dataclasses.replace(base, texture_weight=0.0, texture_window=2))
+    assert np.array_equal(a, b)
+
+
+def _gradient_energy(image, mask):
+    grey = image.mean(axis=2)
+    gx = np.abs(np.diff(grey, axis=1))[:-1, :]
+    gy = np.abs(np.diff(grey, axis=0))[:, :-1]
+    return float((gx + gy)[mask[:-1, :-1]].mean())
+
+
+def _flat_beside_noise(seed=0, height=96, width=128):
+    rng = np.random.default_rng(seed)
+    image = np.full((height, width, 3), 0.5, np.float32)
+    noise = rng.normal(0.0, 0.12, (height, width // 2, 1)).astype(np.float32)
+    image[:, width // 2:] = np.clip(0.5 + noise, 0.0, 1.0)
+    hole = np.zeros((height, width), bool)
+    hole[30:66, width // 2 - 4: width // 2 + 28] = True
+    textured = hole.copy()
+    textured[:, : width // 2] = False
+    return image, hole, textured
+
+
+@pytest.mark.parametrize("extras", [{}, {"angles": (-10.0, 10.0), "scales": (0.8,), "mirror": True},
+                                    {"init": "telea", "match_blur": 1.0}])
+def test_with_features_a_hole_in_noise_is_filled_with_noise_not_flat_grey(extras):
+    image, hole, textured = _flat_beside_noise()
+    truth = image.copy()
+    image[hole] = 0.0
+    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03, **extras)
+    plain = complete(image, hole, None, base)
+    featured = complete(image, hole, None, dataclasses.replace(base, texture_weight=8.0))
+    want = _gradient_energy(truth, textured)
+    assert featured.shape == image.shape and np.isfinite(featured).all()
+    assert np.array_equal(featured[~hole], image[~hole])
+    # the textured half of the hole gets (close to) the noise's gradient energy back ...
+    assert _gradient_energy(featured, textured) > (0.6 if not extras else 0.4) * want
+    assert _gradient_energy(featured, textured) > 2.0 * _gradient_energy(plain, textured)
+    # ... and the flat half stays flat
+    assert _gradient_energy(featured, hole & ~textured) < (0.2 if not extras else 0.4) * want
+
+
+def test_texture_matching_param_sets_the_feature_weight():
+    from inpaint_studio.methods.base import make_params
+    from inpaint_studio.methods.patchmatch.method import TEXTURE_MATCHING, PatchMatchMethod, settings_for
+
+    for level, (weight, finest) in TEXTURE_MATCHING.items():
+        settings = settings_for(make_params(PatchMatchMethod.Params, {"texture_matching": level}), seed=0)
+        assert (settings.texture_weight, settings.texture_finest) == (weight, finest)
+    assert settings_for(make_params(PatchMatchMethod.Params, {}), seed=0).texture_weight == 0.0
