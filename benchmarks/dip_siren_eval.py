@@ -12,6 +12,7 @@ Examples (from the repo root, venv active):
   python benchmarks/dip_siren_eval.py --limit 4                       # 4 photos x object, medium, thick
   python benchmarks/dip_siren_eval.py --only dip_fast,ns --classes object --limit 2
   python benchmarks/dip_siren_eval.py --threads 1 --out /tmp/dipbench  # one torch thread
+  python benchmarks/dip_siren_eval.py --only dip_fast,ns --variant 'stack={"stack_mix": true}'  # a variant
   python benchmarks/dip_siren_eval.py --only dip_fast --fast-params '{"time_limit": 900}'  # iteration-capped
   python benchmarks/dip_siren_eval.py --preview-strip docs/dip_preview_strip.png  # the README strip only
 """
@@ -36,9 +37,17 @@ PAPER_ITERATIONS = {"vase": 5001, "kate": 6001, "library": 3001}
 _threads_set = False
 
 
-def fill(image_bgr: Any, mask_u8: Any, method: str = "dip", threads: int = 0, **params: Any) -> Any:
-    """Harness ``--py`` entry: register dip / siren if the installed entry points do not yet, then fill."""
+def fill(image_bgr: Any, mask_u8: Any, method: str = "dip", threads: int = 0, busy_rule: bool = True,
+         **params: Any) -> Any:
+    """Harness ``--py`` entry: register dip / siren if the installed entry points do not yet, then fill.
+
+    ``busy_rule=False`` switches off DIP's one-thread-when-busy rule (to measure what it buys).
+    """
     global _threads_set
+    if not busy_rule:
+        from inpaint_studio.methods.dip import fit as dip_fit
+
+        dip_fit.fit_threads = lambda current: current
     if threads and not _threads_set:
         import torch
 
@@ -63,8 +72,14 @@ def contenders(args: argparse.Namespace) -> dict[str, list[str]]:
     def ours(**kw: Any) -> list[str]:
         return ["--py", me, "--kwargs", json.dumps({**common, **kw})]
 
+    variants = {}
+    for spec in args.variant:
+        name, _, params = spec.partition("=")
+        merged = {**json.loads(args.fast_params), **json.loads(params)}
+        variants[f"dip_fast_{name}"] = ours(method="dip", **merged)
     return {
         "dip_fast": ours(method="dip", **json.loads(args.fast_params)),
+        **variants,
         f"dip_paper_{args.paper_net}_cap{args.paper_cap}": ours(
             method="dip", preset="paper", paper_net=args.paper_net, iterations=args.paper_cap,
             keep_best=False),
@@ -165,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--paper-cap", type=int, default=20, help="iterations the paper preset runs per region")
     ap.add_argument("--fast-params", default="{}",
                     help="JSON params for dip fast, e.g. '{\"time_limit\": 60}'")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
+                    help="also run dip fast with these params on top of --fast-params, as dip_fast_NAME "
+                         "(repeatable; same invocation, so comparable)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/dip_siren_eval"))
     ap.add_argument("--keep-outputs", action="store_true")

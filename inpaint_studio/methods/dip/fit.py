@@ -12,7 +12,8 @@ measured (benchmarks/dip_siren_eval.py --levers):
 - held-out known pixels: small blocks in a ring around the hole are left out of the loss, and their
   error scores the (averaged) output, which is a proxy for the hole's error. The best-scoring output is
   kept and the run stops early when the score has not improved for a while;
-- channels-last memory layout, bf16 autocast on the CPU and fp16 autocast on CUDA.
+- channels-last memory layout, bf16 autocast on the CPU and fp16 autocast on CUDA;
+- one torch thread while the machine is busy (``threads``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch  # noqa: TID253 - this module is imported only inside DeepImagePrio
 from inpaint_studio.methods.base import RunContext
 from inpaint_studio.methods.dip.holdout import holdout_mask
 from inpaint_studio.methods.dip.nets import SkipConfig, SkipNet, make_input
+from inpaint_studio.methods.dip.threads import fit_threads
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,21 @@ class _Throttle:
         return False
 
 
-def fit(
+def fit(image: np.ndarray, hole: np.ndarray, guess: np.ndarray, settings: FitSettings, ctx: RunContext,
+        **kwargs) -> np.ndarray:
+    """:func:`fit_on` with one torch thread while the machine is busy (see ``threads``), restored after."""
+    before = torch.get_num_threads()
+    threads = fit_threads(before)
+    if threads != before:
+        torch.set_num_threads(threads)
+    try:
+        return fit_on(image, hole, guess, settings, ctx, **kwargs)
+    finally:
+        if threads != before:
+            torch.set_num_threads(before)
+
+
+def fit_on(
     image: np.ndarray,
     hole: np.ndarray,
     guess: np.ndarray,
