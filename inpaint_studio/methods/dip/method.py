@@ -100,13 +100,6 @@ class DipParams:
         help="Fast preset: how much full-resolution fine texture of a content-aware fill is added to the "
              "network's fill (the net works at a reduced size and is smooth). 0: the net's fill only.",
     )
-    stack_mix: bool = param(
-        False, label="Fit the mix per region",
-        help="Fast preset, experimental: also fill copies of the hole's shape placed on known pixels nearby "
-             "and mix the net, PatchMatch and NS fills in the proportions that reproduce those pixels best. "
-             "Measured on Kodak: no better than the fixed mix, and PatchMatch fills the hole more smoothly "
-             "(less texture) with the copies masked.",
-    )
 
 
 def _shrink(image: np.ndarray, hole: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,16 +126,6 @@ def grow_fill(small: np.ndarray, image: np.ndarray, hole: np.ndarray, match_edge
     net's low-passed fill gets ``1 - ANCHOR_SHARE`` of the hole's low frequencies, the anchor the rest.
     ``detail`` (full-resolution high frequencies, see :func:`fine_detail`) is added inside the hole.
     """
-    small = edge_matched(small, image, hole, match_edges)
-    if anchor is not None:
-        small = ANCHOR_SHARE * anchor[0] + (1.0 - ANCHOR_SHARE) * low_pass(small, anchor[1])
-    if detail is not None:
-        small = small + detail
-    return np.where(hole[..., None], np.clip(small, 0.0, 1.0), image).astype(np.float32)
-
-
-def edge_matched(small: np.ndarray, image: np.ndarray, hole: np.ndarray, match_edges: bool) -> np.ndarray:
-    """A working-size fill upscaled to the crop and corrected to meet the known pixels (``grow_fill``)."""
     h, w = hole.shape
     if small.shape[:2] != (h, w):
         small = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC).reshape(h, w, 3)
@@ -151,7 +134,11 @@ def edge_matched(small: np.ndarray, image: np.ndarray, hole: np.ndarray, match_e
         residual = (image - small) * 0.5 + 0.5  # [-1, 1] -> [0, 1] for the diffusion fill
         correction = (diffusion_fill(residual, hole, 3.0, cv2.INPAINT_TELEA) - 0.5) * 2.0
         small = small + correction
-    return small
+    if anchor is not None:
+        small = ANCHOR_SHARE * anchor[0] + (1.0 - ANCHOR_SHARE) * low_pass(small, anchor[1])
+    if detail is not None:
+        small = small + detail
+    return np.where(hole[..., None], np.clip(small, 0.0, 1.0), image).astype(np.float32)
 
 
 def low_pass(source: np.ndarray, working_shape: tuple[int, int]) -> np.ndarray:
@@ -245,21 +232,12 @@ def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunCont
     ctx.preview(grow_fill(guess, image, hole, match), f"{label}: iter 0 (initial fill)")
 
     detail = anchor = None
-    stacking = fast and params.stack_mix and params.initial_fill == "patchmatch"
-    pseudo = np.zeros_like(hole)
-    if stacking:
-        from inpaint_studio.methods.dip.pseudo import pseudo_holes
-
-        pseudo = pseudo_holes(hole, np.random.default_rng(int(ctx.seed) + 17)) > 0
-    union = hole | pseudo
-    small_union = _shrink(image, union, working_size_for(params))[1] if pseudo.any() else small_hole
     if fast and (params.initial_fill == "patchmatch" or params.detail > 0):
-        # with pseudo-holes every fill predicts them too (the real hole's PatchMatch sources shrink a little)
-        source = content_aware_fill(image, union, ctx)
+        source = content_aware_fill(image, hole, ctx)
         if params.initial_fill == "patchmatch":
             guess = _shrink(source, hole, working_size_for(params))[0] if small.shape != image.shape \
                 else source
-            guess = np.where(small_union[..., None], guess, small).astype(np.float32)
+            guess = np.where(small_hole[..., None], guess, small).astype(np.float32)
         if params.detail > 0:
             detail = fine_detail(source, small_hole.shape, params.detail)
         if params.initial_fill == "patchmatch":
@@ -279,35 +257,8 @@ def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunCont
     def preview(working: np.ndarray, text: str) -> None:
         ctx.preview(grow_fill(working, image, hole, match, detail, anchor), text)
 
-    out = fit(small, small_union, guess, settings, ctx, on_preview=preview, label=label, stats=stats)
-    if pseudo.any():
-        return stack(out, source, diffused, small, small_union, image, hole, pseudo, match, params.detail)
+    out = fit(small, small_hole, guess, settings, ctx, on_preview=preview, label=label, stats=stats)
     return grow_fill(out, image, hole, match, detail, anchor)
-
-
-def stack(out: np.ndarray, source: np.ndarray, diffused: np.ndarray, small: np.ndarray,
-          small_union: np.ndarray, image: np.ndarray, hole: np.ndarray, pseudo: np.ndarray,
-          match: bool, gain: float) -> np.ndarray:
-    """The final fill with the net / PatchMatch / NS shares fitted on the pseudo-holes (see ``pseudo``)."""
-    from inpaint_studio.methods.dip.pseudo import stacked_fill
-
-    h, w = hole.shape
-    shape = small_union.shape
-    union = hole | pseudo
-    net = low_pass(edge_matched(out, image, union, match), shape)
-    # NS of the pseudo-holes, with the real hole as a hole too (its pixels are unknown)
-    pseudo_ns = diffusion_fill(small, small_union, 5.0, cv2.INPAINT_NS)
-
-    def up(fill: np.ndarray) -> np.ndarray:
-        return cv2.resize(fill, (w, h), interpolation=cv2.INTER_CUBIC).reshape(h, w, 3) \
-            if fill.shape[:2] != (h, w) else fill
-
-    ns = np.where(hole[..., None], up(diffused), np.where(pseudo[..., None], up(pseudo_ns), image))
-    parts = np.stack([net, low_pass(source, shape), low_pass(ns.astype(np.float32), shape)])
-    detail = fine_detail(source, shape, gain) if gain > 0 else np.zeros_like(image)
-    prior = np.array([1.0 - ANCHOR_SHARE, PATCHMATCH_SHARE, DIFFUSION_SHARE])
-    filled, _ = stacked_fill(parts, detail, image, hole, pseudo, prior)
-    return filled
 
 
 class DeepImagePriorMethod(Method):
