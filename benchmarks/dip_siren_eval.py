@@ -12,7 +12,7 @@ Examples (from the repo root, venv active):
   python benchmarks/dip_siren_eval.py --limit 4                       # 4 photos x object, medium, thick
   python benchmarks/dip_siren_eval.py --only dip_fast,ns --classes object --limit 2
   python benchmarks/dip_siren_eval.py --threads 1 --out /tmp/dipbench  # one torch thread
-  python benchmarks/dip_siren_eval.py --only dip_fast,ns --variant 'stack={"stack_mix": true}'  # a variant
+  python benchmarks/dip_siren_eval.py --only dip_fast,ns --variant 'detail0={"detail": 0}'  # a variant
   python benchmarks/dip_siren_eval.py --only dip_fast --fast-params '{"time_limit": 900}'  # iteration-capped
   python benchmarks/dip_siren_eval.py --preview-strip docs/dip_preview_strip.png  # the README strip only
 """

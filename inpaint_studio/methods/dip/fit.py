@@ -119,7 +119,7 @@ class _Throttle:
 
 def fit(image: np.ndarray, hole: np.ndarray, guess: np.ndarray, settings: FitSettings, ctx: RunContext,
         **kwargs) -> np.ndarray:
-    """:func:`fit_on` with one torch thread while the machine is busy (see ``threads``), restored after."""
+    """:func:`fit_on` on the cores other programs leave free (see ``threads``), restored after."""
     before = torch.get_num_threads()
     threads = fit_threads(before)
     if threads != before:
