@@ -23,6 +23,7 @@ from inpaint_studio.methods.base import Method, RunContext, param
 from inpaint_studio.methods.classical.diffusion import diffusion_fill
 from inpaint_studio.methods.dip.holdout import holdout_mask
 from inpaint_studio.methods.dip.method import grow_fill
+from inpaint_studio.methods.torch_threads import on_free_cores
 
 ENCODINGS = ("siren", "fourier")
 #: known pixels per optimisation step
@@ -160,7 +161,13 @@ def fit_siren(image: np.ndarray, hole: np.ndarray, params: SirenParams, ctx: Run
     guess = diffusion_fill(small, small_hole, 5.0, cv2.INPAINT_NS)
     ctx.preview(grow_fill(guess, image, hole, params.match_edges),
                 f"SIREN {params.encoding}: iter 0 (initial fill)")
+    with on_free_cores():
+        return _fit(image, hole, small, small_hole, params, ctx, stats, t0)
 
+
+def _fit(image: np.ndarray, hole: np.ndarray, small: np.ndarray, small_hole: np.ndarray,
+         params: SirenParams, ctx: RunContext, stats: dict[str, Any], t0: float) -> np.ndarray:
+    """The optimisation itself, after the iteration-0 preview (see :func:`fit_siren`)."""
     import torch
 
     device = torch.device(ctx.device)

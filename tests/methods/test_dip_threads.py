@@ -1,4 +1,4 @@
-"""DIP fast: the fit uses only the cores other programs leave free; the caller's count is restored."""
+"""DIP and SIREN fits use only the cores other programs leave free; the caller's count is restored."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
-from inpaint_studio.methods.dip import threads
-from inpaint_studio.methods.dip.threads import fit_threads
+from inpaint_studio.methods import torch_threads as threads
+from inpaint_studio.methods.base import make_params
+from inpaint_studio.methods.torch_threads import fit_threads
+from tests.methods.method_support import RecordingContext
 
 
 def test_the_fit_takes_the_cores_other_programs_leave_free():
@@ -42,17 +45,37 @@ def test_a_busy_program_counts_and_this_process_own_threads_do_not():
     assert busy >= quiet + 0.6 or quiet >= 1.0, (quiet, busy)
 
 
-def test_the_fit_runs_on_the_chosen_threads_and_restores_the_count(monkeypatch):
+class _ThreadsContext(RecordingContext):
+    """Records torch's thread count at every iteration's progress report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[int] = []
+
+    def progress(self, fraction: float, text: str = "") -> None:
+        import torch
+
+        super().progress(fraction, text)
+        if "iter" in text:
+            self.threads.append(torch.get_num_threads())
+
+
+@pytest.mark.parametrize("method", ["dip", "siren"])
+def test_the_fit_runs_on_the_chosen_threads_and_restores_the_count(monkeypatch, method):
     torch = pytest.importorskip("torch")
-    from inpaint_studio.methods.dip import fit as fit_module
+    from inpaint_studio.methods import registry
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)
-    seen = []
-    monkeypatch.setattr(fit_module, "fit_threads", lambda current: 1)
-    monkeypatch.setattr(fit_module, "fit_on", lambda *a, **k: seen.append(torch.get_num_threads()))
+    monkeypatch.setattr(threads, "fit_threads", lambda current: 1)
+    image = np.random.default_rng(0).random((40, 40, 3), dtype=np.float32)
+    hole = np.zeros((40, 40), bool)
+    hole[15:25, 15:25] = True
+    impl = registry.get(method)
+    ctx = _ThreadsContext()
     try:
-        fit_module.fit(None, None, None, None, None)
-        assert seen == [1] and torch.get_num_threads() == 2
+        impl.run(image, hole, make_params(impl.Params, {"iterations": 3}), ctx)
+        assert ctx.threads and set(ctx.threads) == {1}, ctx.threads
+        assert torch.get_num_threads() == 2, "the caller's count is restored"
     finally:
         torch.set_num_threads(before)

@@ -28,7 +28,7 @@ import torch  # noqa: TID253 - this module is imported only inside DeepImagePrio
 from inpaint_studio.methods.base import RunContext
 from inpaint_studio.methods.dip.holdout import holdout_mask
 from inpaint_studio.methods.dip.nets import SkipConfig, SkipNet, make_input
-from inpaint_studio.methods.dip.threads import fit_threads
+from inpaint_studio.methods.torch_threads import on_free_cores
 
 
 @dataclass(frozen=True)
@@ -119,16 +119,9 @@ class _Throttle:
 
 def fit(image: np.ndarray, hole: np.ndarray, guess: np.ndarray, settings: FitSettings, ctx: RunContext,
         **kwargs) -> np.ndarray:
-    """:func:`fit_on` on the cores other programs leave free (see ``threads``), restored after."""
-    before = torch.get_num_threads()
-    threads = fit_threads(before)
-    if threads != before:
-        torch.set_num_threads(threads)
-    try:
+    """:func:`fit_on` on the cores other programs leave free (``torch_threads``)."""
+    with on_free_cores():
         return fit_on(image, hole, guess, settings, ctx, **kwargs)
-    finally:
-        if threads != before:
-            torch.set_num_threads(before)
 
 
 def fit_on(
