@@ -41,13 +41,13 @@ def fill(image_bgr: Any, mask_u8: Any, method: str = "dip", threads: int = 0, bu
          **params: Any) -> Any:
     """Harness ``--py`` entry: register dip / siren if the installed entry points do not yet, then fill.
 
-    ``busy_rule=False`` switches off DIP's one-thread-when-busy rule (to measure what it buys).
+    ``busy_rule=False`` switches off the fits' free-cores rule (``torch_threads``; to measure what it buys).
     """
     global _threads_set
     if not busy_rule:
-        from inpaint_studio.methods.dip import fit as dip_fit
+        from inpaint_studio.methods import torch_threads
 
-        dip_fit.fit_threads = lambda current: current
+        torch_threads.fit_threads = lambda current, **_: current
     if threads and not _threads_set:
         import torch
 
