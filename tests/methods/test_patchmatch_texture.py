@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 import pytest
 
 from inpaint_studio.methods.patchmatch import engine
-from inpaint_studio.methods.patchmatch.completion import CompletionSettings, _texture_features, complete
+from inpaint_studio.methods.patchmatch.completion import (
+    CompletionSettings,
+    _texture_features,
+    complete,
+    feature_weights,
+)
 
 # (gain_min, gain_max, bias_max): plain SSD, bias only ("low"), gain and bias ("medium")
 _ADAPTATIONS = [(1.0, 1.0, 0.0), (1.0, 1.0, 0.03), (0.9, 1.1, 0.06)]
@@ -28,7 +34,9 @@ def _costs(tgt, src, field, r, adaptation):
     cost = np.zeros(len(ys), np.float32)
     ab = np.zeros((len(ys), 6), np.float32)
     gmin, gmax, bmax = adaptation
-    engine.evaluate_all(tgt, ys, xs, src, nk, ny, nx, cost, ab, r, gmin < gmax or bmax > 0, gmin, gmax, bmax)
+    fw = np.ones(len(ys), np.float32)
+    adapt = gmin < gmax or bmax > 0
+    engine.evaluate_all(tgt, ys, xs, src, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, fw)
     return cost, ab
 
 
@@ -160,4 +168,85 @@ def test_texture_matching_param_sets_the_feature_weight():
     for level, (weight, finest) in TEXTURE_MATCHING.items():
         settings = settings_for(make_params(PatchMatchMethod.Params, {"texture_matching": level}), seed=0)
         assert (settings.texture_weight, settings.texture_finest) == (weight, finest)
+        # every level sets the edge fade and the scratch skip (inactive at weight 0)
+        assert settings.texture_fade > 0.0 and settings.texture_min_radius > 0.0
     assert settings_for(make_params(PatchMatchMethod.Params, {}), seed=0).texture_weight == 0.0
+
+
+def _boundary_jump(image, hole):
+    """Mean |difference| across the hole's edge (4-neighbour pairs with one pixel in the hole)."""
+    total, count = 0.0, 0
+    for axis in (0, 1):
+        a, b = (image[:-1], image[1:]) if axis == 0 else (image[:, :-1], image[:, 1:])
+        h0, h1 = (hole[:-1], hole[1:]) if axis == 0 else (hole[:, :-1], hole[:, 1:])
+        cross = h0 != h1
+        total += float(np.abs(a - b).mean(axis=2)[cross].sum())
+        count += int(cross.sum())
+    return total / count
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_fading_the_features_in_from_the_edge_keeps_the_seam_of_the_colour_only_fill(seed):
+    image, hole, textured = _flat_beside_noise(seed=seed)
+    truth = image.copy()
+    image[hole] = 0.0
+    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03)
+    plain = complete(image, hole, None, base)
+    full = complete(image, hole, None, dataclasses.replace(base, texture_weight=8.0))
+    faded = complete(image, hole, None, dataclasses.replace(base, texture_weight=8.0, texture_fade=4.0))
+    # full weight at the edge: edge patches match busyness, not colour, and the edge shows
+    assert _boundary_jump(full, hole) > 1.25 * _boundary_jump(plain, hole)
+    assert _boundary_jump(faded, hole) < 1.15 * _boundary_jump(plain, hole)
+    # ... while the interior still gets the texture
+    assert _gradient_energy(faded, textured) > 0.5 * _gradient_energy(truth, textured)
+    assert _gradient_energy(faded, textured) > 4.0 * _gradient_energy(plain, textured)
+
+
+def _scratches(shape):
+    hole = np.zeros(shape, bool)
+    hole[20:23, 10:110] = True  # 3 px wide: 2 px deep at most
+    hole[40:80, 70:72] = True
+    hole[85, 5:60] = True
+    return hole
+
+
+def test_a_scratch_fill_with_texture_matching_is_the_colour_only_fill():
+    image, _, _ = _flat_beside_noise(seed=4)
+    hole = _scratches(image.shape[:2])
+    image[hole] = 0.0
+    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03)
+    plain = complete(image, hole, None, base)
+    featured = complete(image, hole, None, dataclasses.replace(
+        base, texture_weight=64.0, texture_finest=False, texture_fade=4.0, texture_min_radius=6.0))
+    assert np.array_equal(featured, plain)
+
+
+def test_a_fill_with_scratches_and_a_wide_hole_still_textures_the_wide_hole():
+    image, wide, textured = _flat_beside_noise(seed=0)
+    truth = image.copy()
+    hole = wide | _scratches(image.shape[:2])
+    image[hole] = 0.0
+    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03)
+    plain = complete(image, hole, None, base)
+    featured = complete(image, hole, None, dataclasses.replace(
+        base, texture_weight=8.0, texture_fade=4.0, texture_min_radius=6.0))
+    assert _gradient_energy(featured, textured) > 0.5 * _gradient_energy(truth, textured)
+    assert _gradient_energy(featured, textured) > 4.0 * _gradient_energy(plain, textured)
+
+
+def test_feature_weights_are_zero_at_the_edge_and_near_narrow_holes_and_full_deep_inside():
+    hole = np.zeros((64, 64), bool)
+    hole[8:40, 8:40] = True  # 16 px deep
+    hole[50:52, 4:60] = True  # 1 px deep
+    ys, xs = np.nonzero(cv2.dilate(hole.view(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+    settings = CompletionSettings(texture_weight=8.0, texture_fade=4.0, texture_min_radius=3.0)
+    fw = np.full(hole.shape, np.nan, np.float32)
+    fw[ys, xs] = feature_weights(hole, ys, xs, 2, settings, 1.0)
+    assert fw[6, 20] == 0.0 and fw[8, 20] < 0.5  # outside the edge, on the edge
+    assert fw[24, 24] == 1.0  # deep inside
+    assert fw[50, 30] == 0.0 and fw[48, 30] == 0.0  # the narrow stroke and around it
+    # min_radius is in full-resolution pixels: the 16 px-deep hole is too narrow for 24 on the
+    # finest level, but on a level 2x coarser it stands for a 32 px-deep one
+    deep = CompletionSettings(texture_weight=8.0, texture_min_radius=24.0)
+    assert not feature_weights(hole, ys, xs, 2, deep, 1.0).any()
+    assert feature_weights(hole, ys, xs, 2, deep, 2.0)[(ys == 24) & (xs == 24)] == 1.0

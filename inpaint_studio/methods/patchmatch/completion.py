@@ -10,7 +10,7 @@ weighted mix of real source pixels, never a quantised copy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -98,6 +98,14 @@ class CompletionSettings:
     #: False: the finest level matches on colour only (the coarser levels, which choose the fill's
     #: layout, still use the features)
     texture_finest: bool = True
+    #: the features' weight grows linearly from 0 on the hole's edge to full at this depth
+    #: (pixels of each level; 0: full everywhere), so patches at the edge match on colour and
+    #: continue the surroundings smoothly, while the interior still picks textured sources
+    texture_fade: float = 0.0
+    #: hole components no deeper than this (full-resolution pixels of distance to the known area)
+    #: match on colour only; a fill whose holes are all this narrow skips the features entirely
+    #: (scratches: the same output and speed as without features)
+    texture_min_radius: float = 0.0
     seed: int = 0
 
     @property
@@ -143,6 +151,46 @@ def _with_features(image: np.ndarray, known: np.ndarray, settings: CompletionSet
     feats = _texture_features(image, known, settings.texture_window)
     feats *= np.float32(np.sqrt(settings.texture_weight))
     return np.ascontiguousarray(np.concatenate([image, feats], axis=2), dtype=np.float32)
+
+
+def _wide(hole: np.ndarray, min_radius: float) -> np.ndarray:
+    """The hole's pixels in components deeper than ``min_radius`` (distance to the known area)."""
+    if min_radius <= 0.0:
+        return hole
+    dist = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 5)
+    count, labels = cv2.connectedComponents(hole.view(np.uint8), connectivity=8)
+    deepest = np.zeros(count, np.float32)
+    np.maximum.at(deepest, labels.ravel(), dist.ravel())
+    wide = deepest > np.float32(min_radius)
+    wide[0] = False
+    return wide[labels]
+
+
+def feature_weights(hole: np.ndarray, ys: np.ndarray, xs: np.ndarray, r: int, settings: CompletionSettings,
+                    scale: float) -> np.ndarray:
+    """Per-target weight (0..1) of the texture features in the patch distance on one level.
+
+    Why: with full feature weight at the hole's edge, an edge patch may take a source that
+    matches the texture energy but not the colours next to it, and the fill shows a seam; and
+    narrow scratches gain nothing from texture matching (they are filled from their edge).
+    Targets near no wide component get 0; inside, the weight ramps up over ``texture_fade``
+    pixels of depth. ``scale`` = full-resolution pixels per pixel of this level.
+    """
+    wide = _wide(hole, settings.texture_min_radius / scale)
+    size = 2 * r + 1
+    near = cv2.dilate(wide.view(np.uint8), np.ones((size, size), np.uint8)) > 0
+    fw = near[ys, xs].astype(np.float32)
+    if settings.texture_fade > 0.0:
+        depth = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 5)[ys, xs]
+        fw *= np.clip(depth / np.float32(settings.texture_fade), 0.0, 1.0)
+    return np.ascontiguousarray(fw, dtype=np.float32)
+
+
+def _features_wanted(hole: np.ndarray, settings: CompletionSettings) -> bool:
+    """Whether any hole component is wide enough for the texture features (see texture_min_radius)."""
+    if settings.texture_weight <= 0.0:
+        return False
+    return bool(_wide(hole, settings.texture_min_radius).any())
 
 
 def _diffuse(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -291,6 +339,8 @@ class _Level:
         self.nx = np.zeros(n, np.int32)
         self.cost = np.full(n, np.float32(1e30), np.float32)
         self.ab = np.zeros((n, 6), np.float32)
+        # weight of the extra (feature) channels per target; see feature_weights
+        self.fw = np.ones(n, np.float32)
         # distance of each target centre into the hole (0 outside) -> Wexler's confidence weight
         dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 5)
         d = np.minimum(dist[self.ys, self.xs], _CONFIDENCE_CAP)
@@ -335,13 +385,13 @@ class _Level:
     def evaluate(self, est: np.ndarray, s: CompletionSettings) -> None:
         est, src = self._target(est)
         engine.evaluate_all(est, self.ys, self.xs, src, self.nk, self.ny, self.nx, self.cost, self.ab,
-                            self.r, s.adapt, s.gain_min, s.gain_max, s.bias_max)
+                            self.r, s.adapt, s.gain_min, s.gain_max, s.bias_max, self.fw)
 
     def sweep(self, est: np.ndarray, s: CompletionSettings, reverse: bool, max_radius: int = 0) -> None:
         est, src = self._target(est)
         engine.pm_pass(est, self.ys, self.xs, self.tidx, src, self.valid, self.vk, self.vy, self.vx,
                        self.nk, self.ny, self.nx, self.cost, self.ab, self.r, reverse,
-                       s.adapt, s.gain_min, s.gain_max, s.bias_max, s.global_candidates, max_radius)
+                       s.adapt, s.gain_min, s.gain_max, s.bias_max, s.global_candidates, max_radius, self.fw)
 
     def vote(self, est: np.ndarray, winner: bool = False) -> None:
         # similarity scale: Wexler's 75th percentile of the current patch costs
@@ -452,6 +502,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         return image.copy()
     check = check or (lambda: None)
     engine.seed_rng(int(settings.seed) & 0x7FFFFFFF)
+    if settings.texture_weight > 0.0 and not _features_wanted(hole, settings):
+        settings = replace(settings, texture_weight=0.0)
     work = _with_features(np.where(hole[..., None], 0.0, image).astype(np.float32), known, settings)
     images, holes, samplings = _pyramid(work, known, allowed, settings)
     count = len(images)
@@ -462,6 +514,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         if li == 0 and not settings.texture_finest:
             images[0] = np.ascontiguousarray(images[0][..., :3])
         level = _Level(images[li], holes[li], samplings[li], settings)
+        if images[li].shape[2] > 3:
+            level.fw = feature_weights(holes[li], level.ys, level.xs, level.r, settings, float(2 ** li))
         if prev is None:
             # the ring-by-ring start searches exhaustively: affordable on a coarse level only
             affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET

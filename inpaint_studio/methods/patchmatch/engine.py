@@ -36,12 +36,13 @@ def seed_rng(seed: int) -> None:
 
 
 @njit(cache=True, fastmath=True)
-def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, ab):
+def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, ab, fw=1.0):
     """Cost of matching the target patch at (ty, tx) with source patch (k, sy, sx).
 
     Without colour adaptation: plain SSD, abandoned once it exceeds ``bound``. With it: the
     least-squares per-channel gain/bias (clamped to [gmin, gmax] and +-bmax) is applied to the
-    source first; ``ab`` receives (gain0..2, bias0..2).
+    source first; ``ab`` receives (gain0..2, bias0..2). ``fw`` scales the extra channels' SSD
+    (the texture features' weight for this target, see ``feature_weights`` in completion.py).
     """
     h, w = tgt.shape[0], tgt.shape[1]
     y0 = max(ty - r, 0) - ty
@@ -60,7 +61,7 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
                     acc += d * d
                 for c in range(3, nc):
                     d = tgt[ty + dy, tx + dx, c] - src[k, sy + dy, sx + dx, c]
-                    acc += d * d
+                    acc += fw * d * d
             if acc > limit:
                 return _BIG
         for c in range(3):
@@ -68,7 +69,7 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
             ab[3 + c] = 0.0
         return acc / n
     if gmax <= gmin:
-        return _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab)
+        return _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab, fw)
     st = np.zeros(3)
     ss = np.zeros(3)
     stt = np.zeros(3)
@@ -88,7 +89,7 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
             for c in range(3, nc):
                 d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
                 extra += d * d
-    total = extra
+    total = fw * extra
     for c in range(3):
         mt = st[c] / n
         ms = ss[c] / n
@@ -108,7 +109,7 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
 
 
 @njit(cache=True, fastmath=True)
-def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab):
+def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab, fw):
     """Cost with a per-channel bias only (colour adaptation "low"), with early termination.
 
     For any bias b, the sum of (d - b)^2 over the rows seen so far is at least their own variance
@@ -130,12 +131,12 @@ def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab):
                 d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
                 extra += d * d
         m += x1 - x0 + 1
-        low = extra
+        low = fw * extra
         for c in range(3):
             low += s2[c] - s1[c] * s1[c] / m
         if low > limit:
             return _BIG
-    total = extra
+    total = fw * extra
     for c in range(3):
         # the bias is shrunk toward 0 (and its square charged): a free bias would let flat
         # patches match textured targets as well as textured ones do, and the fill goes flat
@@ -158,23 +159,26 @@ def random_init(ys, nk, ny, nx, vk, vy, vx):
 
 
 @njit(cache=True)
-def evaluate_all(tgt, ys, xs, src, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax):
-    """Recompute every target's cost against the current estimate (after voting or upsampling)."""
+def evaluate_all(tgt, ys, xs, src, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, fw):
+    """Recompute every target's cost against the current estimate (after voting or upsampling).
+
+    ``fw`` (per target) weighs the extra channels' SSD.
+    """
     tmp = np.zeros(6, np.float32)
     for i in range(ys.shape[0]):
         cost[i] = patch_cost(tgt, ys[i], xs[i], src, nk[i], ny[i], nx[i], r, adapt, gmin, gmax, bmax,
-                             _BIG, tmp)
+                             _BIG, tmp, fw[i])
         ab[i, :] = tmp
 
 
 @njit(cache=True)
-def _try(tgt, i, y, x, src, valid, k, sy, sx, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, tmp):
+def _try(tgt, i, y, x, src, valid, k, sy, sx, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, tmp, fw):
     hs, ws = valid.shape[1], valid.shape[2]
     if sy < 0 or sx < 0 or sy >= hs or sx >= ws or not valid[k, sy, sx]:
         return
     if k == nk[i] and sy == ny[i] and sx == nx[i]:
         return
-    c = patch_cost(tgt, y, x, src, k, sy, sx, r, adapt, gmin, gmax, bmax, cost[i], tmp)
+    c = patch_cost(tgt, y, x, src, k, sy, sx, r, adapt, gmin, gmax, bmax, cost[i], tmp, fw[i])
     if c < cost[i]:
         cost[i] = c
         nk[i] = k
@@ -185,7 +189,7 @@ def _try(tgt, i, y, x, src, valid, k, sy, sx, nk, ny, nx, cost, ab, r, adapt, gm
 
 @njit(cache=True)
 def pm_pass(tgt, ys, xs, tidx, src, valid, vk, vy, vx, nk, ny, nx, cost, ab, r, reverse,
-            adapt, gmin, gmax, bmax, n_global, max_radius):
+            adapt, gmin, gmax, bmax, n_global, max_radius, fw):
     """One PatchMatch sweep: propagation from the two scan-order neighbours, then random search.
 
     ``n_global`` extra candidates per target are drawn from the list of valid sources, so a small
@@ -208,13 +212,13 @@ def pm_pass(tgt, ys, xs, tidx, src, valid, vk, vy, vx, nk, ny, nx, cost, ab, r, 
             j = tidx[y, qx]
             if j >= 0:
                 _try(tgt, i, y, x, src, valid, nk[j], ny[j], nx[j] + step, nk, ny, nx, cost, ab, r,
-                     adapt, gmin, gmax, bmax, tmp)
+                     adapt, gmin, gmax, bmax, tmp, fw)
         qy = y - step
         if 0 <= qy < h:
             j = tidx[qy, x]
             if j >= 0:
                 _try(tgt, i, y, x, src, valid, nk[j], ny[j] + step, nx[j], nk, ny, nx, cost, ab, r,
-                     adapt, gmin, gmax, bmax, tmp)
+                     adapt, gmin, gmax, bmax, tmp, fw)
         # random search around the current best, halving the radius
         rad = max(hs, ws)
         if max_radius > 0:
@@ -223,12 +227,13 @@ def pm_pass(tgt, ys, xs, tidx, src, valid, vk, vy, vx, nk, ny, nx, cost, ab, r, 
             k = nk[i]
             sy = ny[i] + np.random.randint(-rad, rad + 1)
             sx = nx[i] + np.random.randint(-rad, rad + 1)
-            _try(tgt, i, y, x, src, valid, k, sy, sx, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, tmp)
+            _try(tgt, i, y, x, src, valid, k, sy, sx, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, tmp,
+                 fw)
             rad //= 2
         for _ in range(n_global):
             j = np.random.randint(0, nsrc)
             _try(tgt, i, y, x, src, valid, vk[j], vy[j], vx[j], nk, ny, nx, cost, ab, r,
-                 adapt, gmin, gmax, bmax, tmp)
+                 adapt, gmin, gmax, bmax, tmp, fw)
 
 
 @njit(cache=True, fastmath=True)

@@ -32,14 +32,20 @@ ROTATION = {
 }
 _SCALES = (0.8, 1.25)
 #: texture matching level -> (weight of the texture features in the patch distance, used on the
-#: finest level too). Newson et al. 2014; measured on Kodak 01-12 (docs/benchmarks.md): "low"
-#: (coarse levels only) texture 0.65 -> 0.73 at equal hole-PSNR, "high" 0.78 for -0.11 dB; both
-#: raise the seam on large holes (object 1.13 -> 1.20-1.27), so "off" stays the default
+#: finest level too). Newson et al. 2014; measured on Kodak (docs/benchmarks.md): with the
+#: features faded in from the hole's edge and skipped for scratches, "high" gives texture
+#: 0.63 -> 0.71 on all 24 photos for -0.03 dB and keeps every class's seam in 0.9-1.15 (without
+#: the fade: object 1.20), but thin strokes (too deep for the skip) take 1.15x the time, so
+#: "off" stays the default. "low" (coarse levels only, faded): -0.07 dB on the 24 photos
 TEXTURE_MATCHING = {
     "off": (0.0, True),
     "low": (64.0, False),
     "high": (32.0, True),
 }
+#: the features ramp in over this many pixels (of each level) from the hole's edge
+TEXTURE_FADE = 8.0
+#: holes no deeper than this (pixels to the known area: scratches) are filled on colour only
+TEXTURE_MIN_RADIUS = 6.0
 
 
 @dataclass(frozen=True)
@@ -72,8 +78,8 @@ class PatchMatchParams:
         "off", choices=tuple(TEXTURE_MATCHING), label="Texture matching",
         help="Also compare how busy patches are (their local gradient strength), so grainy areas are "
              "filled with grain instead of smooth colour copied from flat areas. Low uses it to choose "
-             "the fill's layout; high on every scale (most grain, slightly less accurate). Either may "
-             "show the hole's edge more on large holes.",
+             "the fill's layout only; high on every scale (most grain, a little slower). Off: colour only. "
+             "Near the hole's edge and in thin scratches patches still match on colour only.",
     )
     color_adaptation: str = param(
         "low", choices=tuple(COLOR_ADAPTATION), label="Colour adaptation",
@@ -110,8 +116,8 @@ def settings_for(params: PatchMatchParams, seed: int) -> Any:
         patch_size=params.patch_size | 1, levels=params.levels, min_size=params.min_size,
         iterations=params.iterations, gain_min=gmin, gain_max=gmax, bias_max=bmax,
         angles=ROTATION[params.rotation], scales=_SCALES if params.scale else (), mirror=params.mirror,
-        detail=params.detail, texture_weight=texture_weight,
-        texture_finest=texture_finest, seed=seed,
+        detail=params.detail, texture_weight=texture_weight, texture_finest=texture_finest,
+        texture_fade=TEXTURE_FADE, texture_min_radius=TEXTURE_MIN_RADIUS, seed=seed,
     )
 
 
