@@ -170,7 +170,8 @@ def test_texture_matching_param_sets_the_feature_weight():
         assert (settings.texture_weight, settings.texture_finest) == (weight, finest)
         # every level sets the edge fade and the scratch skip (inactive at weight 0)
         assert settings.texture_fade > 0.0 and settings.texture_min_radius > 0.0
-    assert settings_for(make_params(PatchMatchMethod.Params, {}), seed=0).texture_weight == 0.0
+    default = settings_for(make_params(PatchMatchMethod.Params, {}), seed=0)
+    assert default.texture_weight == TEXTURE_MATCHING["high"][0], "the default matches texture"
 
 
 def _boundary_jump(image, hole):

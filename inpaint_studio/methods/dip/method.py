@@ -178,11 +178,14 @@ def fine_detail(source: np.ndarray, working_shape: tuple[int, int], gain: float)
 
 
 def content_aware_fill(image: np.ndarray, hole: np.ndarray, ctx: RunContext) -> np.ndarray:
-    """The ``patchmatch`` method's fill of this crop (its defaults, this fill's seed)."""
+    """The ``patchmatch`` method's fill of this crop (its defaults, this fill's seed), without texture
+    matching: the consensus mix and detail gain were measured on that fill, and the feature channels
+    would cost time from the net's budget; with them the start is unmeasured."""
     from inpaint_studio.methods.patchmatch.completion import complete
     from inpaint_studio.methods.patchmatch.method import PatchMatchParams, settings_for
 
-    return complete(image, hole, None, settings_for(PatchMatchParams(), int(ctx.seed)),
+    start = PatchMatchParams(texture_matching="off")
+    return complete(image, hole, None, settings_for(start, int(ctx.seed)),
                     check=ctx.check_cancelled)
 
 
