@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from patchmatch_vs_pypatchmatch import (  # noqa: E402
     BASELINES,
-    CLASSES,
     _goals,
     _load_harness,
-    key_values,
+    case_args,
+    case_setup,
     run_classes,
 )
 
@@ -52,25 +52,12 @@ def fill(image_bgr: np.ndarray, mask_u8: np.ndarray, **kwargs: Any) -> np.ndarra
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="criminisi params")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--patch-size-anchor", type=int, default=3)
+    case_args(ap, "criminisi")
     ap.add_argument("--with-patchmatch", action="store_true", help="also run our patchmatch (defaults)")
     ap.add_argument("--no-anchor", action="store_true", help="skip pypatchmatch")
-    ap.add_argument("--anchor-json", help="reuse pypatchmatch's results from an earlier run's JSON "
-                                          "(quality only: its times come from another load)")
-    ap.add_argument("--classes", default=",".join(CLASSES))
-    ap.add_argument("--limit", type=int, help="first N images only")
-    ap.add_argument("--stems", help="comma list of image stems")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "runs"))
-    ap.add_argument("--tag", default="")
-    ap.add_argument("--keep-outputs", action="store_true")
-    ap.add_argument("-v", "--verbose", action="store_true")
     opts = ap.parse_args(argv)
 
-    params: dict[str, Any] = {"seed": opts.seed, **key_values(opts.param, "--param")}
-    out_dir = Path(opts.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    params, out_dir = case_setup(opts)
     harness = _load_harness()
 
     rng = np.random.default_rng(0)

@@ -210,32 +210,43 @@ def run_classes(harness: Any, runs: list[tuple[str, str, dict]], opts: argparse.
     return merged
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="our method's params")
+def case_args(ap: argparse.ArgumentParser, method: str) -> None:
+    """The options every run against the anchor takes (this script and criminisi_eval.py)."""
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help=f"{method} params")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--patch-size-anchor", type=int, default=3,
                     help="pypatchmatch patch size (its examples: 3)")
-    ap.add_argument("--big-photo", action="store_true",
-                    help="instead: time a 24 MP photo (kodim05 upscaled to 6000x4000), 1%% object mask")
     ap.add_argument("--classes", default=",".join(CLASSES))
     ap.add_argument("--limit", type=int, help="first N images only")
     ap.add_argument("--stems", help="comma list of image stems")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "runs"))
     ap.add_argument("--tag", default="", help="suffix for the JSON names")
-    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
-                    help="run ours once more per variant (same process, same load), e.g. "
-                         "'blur:engine.match_blur=1.0'; keys as --param, engine.* = engine settings")
-    ap.add_argument("--no-default", action="store_true", help="with --variant: skip ours with plain --param")
     ap.add_argument("--anchor-json", help="reuse the anchor's results from this earlier run's JSON "
                                           "(quality only: its times come from another load)")
     ap.add_argument("--keep-outputs", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
-    opts = ap.parse_args(argv)
 
+
+def case_setup(opts: argparse.Namespace) -> tuple[dict[str, Any], Path]:
+    """The method's params (seed included) and the output folder, created."""
     params: dict[str, Any] = {"seed": opts.seed, **key_values(opts.param, "--param")}
     out_dir = Path(opts.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    return params, out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    case_args(ap, "our method's")
+    ap.add_argument("--big-photo", action="store_true",
+                    help="instead: time a 24 MP photo (kodim05 upscaled to 6000x4000), 1%% object mask")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                    help="run ours once more per variant (same process, same load), e.g. "
+                         "'blur:engine.match_blur=1.0'; keys as --param, engine.* = engine settings")
+    ap.add_argument("--no-default", action="store_true", help="with --variant: skip ours with plain --param")
+    opts = ap.parse_args(argv)
+
+    params, out_dir = case_setup(opts)
     if opts.big_photo:
         return _big_photo(params, out_dir if opts.keep_outputs else None)
     harness = _load_harness()
