@@ -153,17 +153,26 @@ def _with_features(image: np.ndarray, known: np.ndarray, settings: CompletionSet
     return np.ascontiguousarray(np.concatenate([image, feats], axis=2), dtype=np.float32)
 
 
-def _wide(hole: np.ndarray, min_radius: float) -> np.ndarray:
-    """The hole's pixels in components deeper than ``min_radius`` (distance to the known area)."""
-    if min_radius <= 0.0:
-        return hole
-    dist = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 5)
+def _distance(hole: np.ndarray) -> np.ndarray:
+    """Per hole pixel, its distance to the known area (0 outside the hole)."""
+    return cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 5)
+
+
+def _component_depth(hole: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Per pixel, how deep its hole component reaches (the largest ``dist`` in it; 0 outside):
+    what tells a scratch from a wide hole, whatever the scratch's length."""
     count, labels = cv2.connectedComponents(hole.view(np.uint8), connectivity=8)
     deepest = np.zeros(count, np.float32)
     np.maximum.at(deepest, labels.ravel(), dist.ravel())
-    wide = deepest > np.float32(min_radius)
-    wide[0] = False
-    return wide[labels]
+    deepest[0] = 0.0
+    return deepest[labels]
+
+
+def _wide(hole: np.ndarray, min_radius: float, dist: np.ndarray | None = None) -> np.ndarray:
+    """The hole's pixels in components deeper than ``min_radius`` (distance to the known area)."""
+    if min_radius <= 0.0:
+        return hole
+    return _component_depth(hole, _distance(hole) if dist is None else dist) > np.float32(min_radius)
 
 
 def feature_weights(hole: np.ndarray, ys: np.ndarray, xs: np.ndarray, r: int, settings: CompletionSettings,
@@ -176,13 +185,13 @@ def feature_weights(hole: np.ndarray, ys: np.ndarray, xs: np.ndarray, r: int, se
     Targets near no wide component get 0; inside, the weight ramps up over ``texture_fade``
     pixels of depth. ``scale`` = full-resolution pixels per pixel of this level.
     """
-    wide = _wide(hole, settings.texture_min_radius / scale)
+    dist = _distance(hole)
+    wide = _wide(hole, settings.texture_min_radius / scale, dist)
     size = 2 * r + 1
     near = cv2.dilate(wide.view(np.uint8), np.ones((size, size), np.uint8)) > 0
     fw = near[ys, xs].astype(np.float32)
     if settings.texture_fade > 0.0:
-        depth = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 5)[ys, xs]
-        fw *= np.clip(depth / np.float32(settings.texture_fade), 0.0, 1.0)
+        fw *= np.clip(dist[ys, xs] / np.float32(settings.texture_fade), 0.0, 1.0)
     return np.ascontiguousarray(fw, dtype=np.float32)
 
 
@@ -465,18 +474,13 @@ def _edge_diffusion(est: np.ndarray, image: np.ndarray, hole: np.ndarray,
     matches pypatchmatch's); deeper in, copied texture wins. Weight 1 on the edge falling linearly
     to 0 at ``edge_diffusion`` pixels; components no wider than ``2 * narrow_radius`` get weight 1.
     """
-    dist = cv2.distanceTransform(hole.view(np.uint8), cv2.DIST_L2, 5)
+    dist = _distance(hole)
     weight = np.zeros(hole.shape, np.float32)
     if settings.edge_diffusion > 0.0:
         weight = np.clip(1.0 - (dist - 1.0) / np.float32(settings.edge_diffusion), 0.0, 1.0)
     if settings.narrow_radius > 0.0:
-        count, labels = cv2.connectedComponents(hole.view(np.uint8), connectivity=8)
-        if count > 1:
-            widest = np.zeros(count, np.float32)
-            np.maximum.at(widest, labels.ravel(), dist.ravel())
-            narrow = widest <= np.float32(settings.narrow_radius)
-            narrow[0] = False
-            weight = np.where(narrow[labels], np.float32(1.0), weight)
+        narrow = hole & ~_wide(hole, settings.narrow_radius, dist)
+        weight = np.where(narrow, np.float32(1.0), weight)
     weight = np.where(hole, weight, 0.0).astype(np.float32)
     if not weight.any():
         return est
