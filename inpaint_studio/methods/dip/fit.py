@@ -13,7 +13,7 @@ measured (benchmarks/dip_siren_eval.py --levers):
   error scores the (averaged) output, which is a proxy for the hole's error. The best-scoring output is
   kept and the run stops early when the score has not improved for a while;
 - channels-last memory layout, bf16 autocast on the CPU and fp16 autocast on CUDA;
-- one torch thread while the machine is busy (``threads``).
+- only the cores other programs leave free (``torch_threads``).
 """
 
 from __future__ import annotations
