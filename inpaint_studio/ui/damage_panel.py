@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from inpaint_studio.core import mask_ops
-from inpaint_studio.core.damage import DamageOptions, detect_damage, infrared_dust_mask
+from inpaint_studio.core.damage import DamageOptions, detect_damage, infrared_dust_mask, learned
 from inpaint_studio.core.errors import FillCancelled, InpaintStudioError
 from inpaint_studio.core.types import BBox
 from inpaint_studio.ui.background import BackgroundTask, serial_pool
@@ -324,7 +324,7 @@ class DamageController(QObject):
             crop = np.array(pixels[outer.slices])  # small: copied, so it can never tear
             ir_crop = None if infrared is None else np.array(infrared[outer.slices])
             self._submit(job, lambda: (visible, _detect(crop, ir_crop, job, self._cancelled(generation),
-                                                        inner=visible.relative_to(outer))))
+                                                        inner=visible.relative_to(outer), photo=pixels)))
         self._submit(job, lambda: (full, _detect(pixels, infrared, job, self._cancelled(generation))))
 
     def _cancelled(self, generation: int) -> Any:
@@ -468,9 +468,17 @@ class DamageController(QObject):
 
 
 def _detect(pixels: np.ndarray, infrared: np.ndarray | None, job: _Job, cancel: Any,
-            inner: BBox | None = None) -> np.ndarray:
-    """Worker thread: the detector, merged with the infrared mask; ``inner`` crops the answer."""
-    found = detect_damage(pixels, job.options, cancel=cancel)
+            inner: BBox | None = None, photo: np.ndarray | None = None) -> np.ndarray:
+    """Worker thread: the detector, merged with the infrared mask; ``inner`` crops the answer.
+
+    ``photo``: the whole photo when ``pixels`` is a crop of it. The dust detector learns from the
+    whole photo once (cached), so the visible area and the later whole-photo pass, and every slider
+    move after them, share one fitted model.
+    """
+    detector = None
+    if photo is not None and job.options.kind != "scratches":
+        detector = learned.detector_for(photo, job.options.max_size, cancel=cancel)
+    found = detect_damage(pixels, job.options, cancel=cancel, detector=detector)
     if infrared is not None and job.ir_threshold is not None:
         if cancel():
             raise FillCancelled("damage detection cancelled")

@@ -44,6 +44,8 @@ class LearnedTuning:
     crop: int = 512
     #: damaged copies per crop, and defects per megapixel of crop
     copies: int = 2
+    #: ... or more, until the copies hold this many pixels (a small photo gets many)
+    min_train_pixels: int = 400_000
     lines_per_mp: float = 25.0
     specks_per_mp: float = 400.0
     #: negatives sampled per positive, and the share of them drawn where the photo is busy
@@ -167,7 +169,7 @@ class LearnedDetector:
         The sensitivity only moves the probability threshold and the size tests are made at a fixed
         level, so a higher sensitivity never loses a pixel.
         """
-        _, speck, contrast = self.probabilities(pixels, cancel=cancel)
+        line, speck, contrast = self.probabilities(pixels, cancel=cancel)
         s = float(options.sensitivity)
         threshold = 1.0 / (1.0 + np.exp(-(1.0 - s) * tuning.logit_lo))
         found = speck > threshold * 255
@@ -179,8 +181,9 @@ class LearnedDetector:
         peak = np.zeros(count, np.uint8)
         np.maximum.at(peak, labels.ravel(), contrast.ravel())
         found &= (peak > floor * 512)[labels]
-        # size tests on the components at a fixed level: too big (beyond max size) is image structure
-        level = speck > tuning.size_level * 255
+        # size tests on the components of "any defect" at a fixed level: a blob beyond max size is
+        # image structure, and a speck-classed piece of a longer line is part of a scratch
+        level = cv2.add(line, speck) > tuning.size_level * 255
         sized = classical._speck_sized(level, options, classical.TUNING.speck_slack)
         veto = level & ~sized
         found &= ~cv2.dilate(veto.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -219,7 +222,9 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
         unknown = cv2.dilate((known > 0).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         rgb = _float_rgb(crop)
         mp = crop.shape[0] * crop.shape[1] / 1e6
-        for _ in range(tuning.copies):
+        # a small photo gets more damaged copies: the classifier needs a few hundred defects
+        copies = max(tuning.copies, int(np.ceil(tuning.min_train_pixels / crop[..., 0].size)))
+        for _ in range(copies):
             lines = int(rng.poisson(max(1.0, tuning.lines_per_mp * mp)))
             specks = int(rng.poisson(max(3.0, tuning.specks_per_mp * mp)))
             dmg = synth.inject(rgb, rng, max_size, lines, specks)
