@@ -157,6 +157,10 @@ class DamagePanelView(QWidget):
         self.setMinimumWidth(260)
 
 
+#: the first dust search on a photo trains its detector (5-15 s), later slider moves reuse it
+LEARNING_TEXT = "Learning what this photo looks like (once per photo, a few seconds)…"
+
+
 @dataclass(frozen=True)
 class _Job:
     """What one detection run was started from (to know whether its answer is still wanted)."""
@@ -198,6 +202,9 @@ class DamageController(QObject):
         self._complete = False
         self._apply_pending = False
         self._applying = False
+        #: (pixels revision, max size) the dust detector has learned this photo for: a first run
+        #: trains for a few seconds, and the panel says so instead of looking stuck
+        self._learned: tuple[int | None, int] | None = None
         canvas.set_layer(LAYER, lambda: self._proposal, PROPOSAL_COLOUR, PROPOSAL_OPACITY, with_mask=False)
         for widget_signal in (view.sensitivity.valueChanged, view.min_size.valueChanged,
                               view.max_size.valueChanged, view.ir_threshold.valueChanged):
@@ -317,7 +324,8 @@ class DamageController(QObject):
         infrared = self._infrared() if job.ir_threshold is not None else None
         full = BBox.of_shape(pixels.shape)
         visible = self.canvas.visible_image_box()
-        self.view.summary.setText("Looking for damage…")
+        learns = options.kind != "scratches" and self._learned != (job.revision, options.max_size)
+        self.view.summary.setText(LEARNING_TEXT if learns else "Looking for damage…")
         if visible is not None and visible.area < VISIBLE_FIRST_SHARE * full.area:
             margin = max(64, 2 * options.max_size + 8) + 8
             outer = visible.expanded(margin, pixels.shape[:2])
@@ -359,6 +367,8 @@ class DamageController(QObject):
         pixels = self.document.pixels
         if pixels is None:
             return
+        if job.options.kind != "scratches":
+            self._learned = (job.revision, job.options.max_size)
         shape = pixels.shape[:2]
         if box == BBox.of_shape(shape):
             self._complete = True

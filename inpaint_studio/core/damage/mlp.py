@@ -1,5 +1,10 @@
 """A small multi-layer perceptron in numpy (the core may not use torch; this is all it needs).
 
+Why not scikit-learn's ``MLPClassifier``: measured on the detector's training data (40k x 56, 20
+epochs) it took 2.2 s against 0.9 s here, and its Adam has no learning-rate decay, so with the
+same thresholds it flagged more (kodim01 dust precision 0.28 against 0.36, clean false alarms
+14.3k against 9.3k px/MP).
+
 Two hidden ReLU layers and a softmax, trained with Adam on mini-batches. Tens of thousands of
 samples with a few dozen features train in about a second on one core, and the result is
 deterministic for a given seed.
