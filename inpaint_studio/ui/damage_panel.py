@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from inpaint_studio.core import mask_ops
-from inpaint_studio.core.damage import DamageOptions, detect_damage, infrared_dust_mask
+from inpaint_studio.core.damage import DamageOptions, detect_damage, infrared_dust_mask, learned
 from inpaint_studio.core.errors import FillCancelled, InpaintStudioError
 from inpaint_studio.core.types import BBox
 from inpaint_studio.ui.background import BackgroundTask, serial_pool
@@ -157,6 +157,10 @@ class DamagePanelView(QWidget):
         self.setMinimumWidth(260)
 
 
+#: the first dust search on a photo trains its detector (5-15 s), later slider moves reuse it
+LEARNING_TEXT = "Learning what this photo looks like (once per photo, a few seconds)…"
+
+
 @dataclass(frozen=True)
 class _Job:
     """What one detection run was started from (to know whether its answer is still wanted)."""
@@ -198,6 +202,9 @@ class DamageController(QObject):
         self._complete = False
         self._apply_pending = False
         self._applying = False
+        #: (pixels revision, max size) the dust detector has learned this photo for: a first run
+        #: trains for a few seconds, and the panel says so instead of looking stuck
+        self._learned: tuple[int | None, int] | None = None
         canvas.set_layer(LAYER, lambda: self._proposal, PROPOSAL_COLOUR, PROPOSAL_OPACITY, with_mask=False)
         for widget_signal in (view.sensitivity.valueChanged, view.min_size.valueChanged,
                               view.max_size.valueChanged, view.ir_threshold.valueChanged):
@@ -317,14 +324,15 @@ class DamageController(QObject):
         infrared = self._infrared() if job.ir_threshold is not None else None
         full = BBox.of_shape(pixels.shape)
         visible = self.canvas.visible_image_box()
-        self.view.summary.setText("Looking for damage…")
+        learns = options.kind != "scratches" and self._learned != (job.revision, options.max_size)
+        self.view.summary.setText(LEARNING_TEXT if learns else "Looking for damage…")
         if visible is not None and visible.area < VISIBLE_FIRST_SHARE * full.area:
             margin = max(64, 2 * options.max_size + 8) + 8
             outer = visible.expanded(margin, pixels.shape[:2])
             crop = np.array(pixels[outer.slices])  # small: copied, so it can never tear
             ir_crop = None if infrared is None else np.array(infrared[outer.slices])
             self._submit(job, lambda: (visible, _detect(crop, ir_crop, job, self._cancelled(generation),
-                                                        inner=visible.relative_to(outer))))
+                                                        inner=visible.relative_to(outer), photo=pixels)))
         self._submit(job, lambda: (full, _detect(pixels, infrared, job, self._cancelled(generation))))
 
     def _cancelled(self, generation: int) -> Any:
@@ -359,6 +367,8 @@ class DamageController(QObject):
         pixels = self.document.pixels
         if pixels is None:
             return
+        if job.options.kind != "scratches":
+            self._learned = (job.revision, job.options.max_size)
         shape = pixels.shape[:2]
         if box == BBox.of_shape(shape):
             self._complete = True
@@ -468,9 +478,17 @@ class DamageController(QObject):
 
 
 def _detect(pixels: np.ndarray, infrared: np.ndarray | None, job: _Job, cancel: Any,
-            inner: BBox | None = None) -> np.ndarray:
-    """Worker thread: the detector, merged with the infrared mask; ``inner`` crops the answer."""
-    found = detect_damage(pixels, job.options, cancel=cancel)
+            inner: BBox | None = None, photo: np.ndarray | None = None) -> np.ndarray:
+    """Worker thread: the detector, merged with the infrared mask; ``inner`` crops the answer.
+
+    ``photo``: the whole photo when ``pixels`` is a crop of it. The dust detector learns from the
+    whole photo once (cached), so the visible area and the later whole-photo pass, and every slider
+    move after them, share one fitted model.
+    """
+    detector = None
+    if photo is not None and job.options.kind != "scratches":
+        detector = learned.detector_for(photo, job.options.max_size, cancel=cancel)
+    found = detect_damage(pixels, job.options, cancel=cancel, detector=detector)
     if infrared is not None and job.ir_threshold is not None:
         if cancel():
             raise FillCancelled("damage detection cancelled")

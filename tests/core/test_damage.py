@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import cv2
 import numpy as np
@@ -172,9 +173,13 @@ def test_scratch_through_texture_is_found_at_every_sensitivity() -> None:
 def test_crowded_specks_count_as_texture() -> None:
     # the strokes are speck-sized; many of them close together are texture, not dust
     img = _strokes()
-    lone = dataclasses.replace(detect_module.TUNING, crowd_radius=0)
-    crowded = (detect_damage(img, DamageOptions(kind="dust")) >= 128).sum()
-    assert crowded < 0.5 * (detect_damage(img, DamageOptions(kind="dust"), tuning=lone) >= 128).sum()
+    classical = detect_module.CLASSICAL
+    lone = dataclasses.replace(classical, crowd_radius=0)
+    lone_area = (detect_damage(img, DamageOptions(kind="dust"), tuning=lone) >= 128).sum()
+    crowded = (detect_damage(img, DamageOptions(kind="dust"), tuning=classical) >= 128).sum()
+    assert crowded < 0.5 * lone_area
+    # the learned detector (the default) sees the strokes as this photo's own texture too
+    assert (detect_damage(img, DamageOptions(kind="dust")) >= 128).sum() < 0.5 * lone_area
     assert (detect_damage(img, DamageOptions(kind="scratches")) >= 128).sum() < 200
 
 
@@ -253,3 +258,92 @@ def test_a_cream_crack_in_a_sepia_print_is_found() -> None:
     assert (detect_damage(img, DamageOptions(kind="scratches"))[truth] >= 128).mean() > 0.9
     grey_only = dataclasses.replace(detect_module.TUNING, bright_cover="grey")
     assert (detect_damage(img, DamageOptions(kind="scratches"), tuning=grey_only)[truth] >= 128).mean() < 0.1
+
+
+# the learned dust detector (core/damage/learned.py) --------------------------------------------
+
+
+def _fabric(h: int = 240, w: int = 320, seed: int = 5) -> np.ndarray:
+    """A woven look: a regular grid of small dark dots (speck-sized, like dust) on a beige cloth."""
+    rng = np.random.default_rng(seed)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = (0.72, 0.64, 0.52)
+    img += rng.normal(0, 0.008, (h, w, 1))
+    out = np.clip(img * 255, 0, 255).astype(np.uint8)
+    for y in range(4, h, 9):
+        for x in range(4 + (y // 9 % 2) * 4, w, 9):
+            cv2.circle(out, (x, y), 2, (140, 122, 98), -1, cv2.LINE_AA)
+    return out
+
+
+def test_dust_on_a_dotted_fabric_is_found_but_the_fabric_is_not() -> None:
+    img = _fabric()
+    # a grey speck between the dots (dust carries no hue of its own)
+    cv2.circle(img, (158, 122), 3, (70, 70, 70), -1, cv2.LINE_AA)
+    mask = detect_damage(img, DamageOptions(kind="dust")) >= 128
+    assert mask[122, 158]
+    away = np.zeros(mask.shape, bool)
+    away[8:-8, 8:-8] = True  # dots cut by the frame edge are still flagged now and then
+    away[110:135, 145:172] = False
+    # the fabric's own dots (about 850 of them, the same size and darkness) stay unflagged
+    assert mask[away].sum() < 60
+
+
+def test_dust_among_bark_strokes_is_found() -> None:
+    img = _strokes()
+    cv2.circle(img, (200, 60), 4, (60, 60, 60), -1, cv2.LINE_AA)
+    cv2.circle(img, (90, 170), 2, (200, 200, 200), -1, cv2.LINE_AA)
+    mask = detect_damage(img, DamageOptions(kind="dust")) >= 128
+    assert mask[60, 200] and mask[170, 90]
+
+
+def test_the_learned_detector_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_studio.core.damage import learned
+
+    img = _strokes()
+    cv2.circle(img, (200, 60), 4, (60, 60, 60), -1, cv2.LINE_AA)
+    first = detect_damage(img, DamageOptions(kind="dust"))
+    monkeypatch.setattr(learned, "_CACHE", type(learned._CACHE)())  # forget the fitted model
+    assert np.array_equal(detect_damage(img, DamageOptions(kind="dust")), first)
+
+
+def test_slider_moves_reuse_the_fitted_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_studio.core.damage import learned
+
+    img = _strokes(seed=8)
+    calls = []
+    real_fit = learned.fit
+    monkeypatch.setattr(learned, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    for s in (0.2, 0.5, 0.9):
+        for kind in ("dust", "all"):
+            detect_damage(img, DamageOptions(kind=kind, sensitivity=s))
+    detect_damage(img, DamageOptions(kind="dust", min_size=3))
+    assert len(calls) == 1
+    # a crop of the photo (the GUI's visible area) can use the photo's detector
+    detector = learned.detector_for(img, 15)
+    crop = img[40:200, 60:260]
+    detect_damage(crop, DamageOptions(kind="dust"), detector=detector)
+    assert len(calls) == 1
+
+
+def test_learned_dust_mask_grows_monotonically_on_texture() -> None:
+    img = _strokes(seed=4)
+    for i, level in enumerate((100, 85, 70, 150, 170, 190)):
+        cv2.circle(img, (30 + 50 * i, 120), 2 + i % 3, (level, level, level), -1, cv2.LINE_AA)
+    masks = [detect_damage(img, DamageOptions(kind="dust", sensitivity=s)) >= 128
+             for s in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    for lower, higher in itertools.pairwise(masks):
+        assert not (lower & ~higher).any()
+    assert masks[-1].sum() > masks[0].sum()
+
+
+def test_synthetic_damage_is_labelled_where_it_shows() -> None:
+    from inpaint_studio.core.damage import synth
+
+    rgb = np.full((120, 160, 3), 0.5, np.float32)
+    dmg = synth.inject(rgb, np.random.default_rng(1), 15, lines=3, specks=10)
+    changed = np.abs(dmg.image - rgb).max(axis=2) > 0.02
+    labelled = dmg.label > 0
+    assert labelled.any() and set(np.unique(dmg.label)) <= {0, synth.SCRATCH, synth.DUST}
+    assert changed[labelled].mean() > 0.95  # a label marks a visible change
+    assert not (labelled & dmg.rim).any()

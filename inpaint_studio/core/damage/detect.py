@@ -6,9 +6,11 @@ Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
   at probe distances up to the defect width. Lines and specks score their contrast in any orientation,
   straight or curved; a step edge or ramp (a real object boundary) scores ~0. The image is padded by
   replication, so a strip along the frame edge (scanner border) is a step, not a line.
-* Dust: small components that beat the detail level of their surroundings (so texture does not light
-  up), have no comparable speck a few px away (dust is sparse; gravel, foliage gaps and print dots are
-  not) and are colourless relative to their surroundings (see colour below).
+* Dust (``dust_method="classical"``; the default is the per-photo learned detector of
+  :mod:`.learned`, which reuses these filters as its features): small components that beat the
+  detail level of their surroundings (so texture does not light up), have no comparable speck a few
+  px away (dust is sparse; gravel, foliage gaps and print dots are not) and are colourless relative
+  to their surroundings (see colour below).
 * Scratches, hairs, cracks: the line contrast averaged along segments at 12 orientations keeps faint
   long lines and averages texture away; per orientation only the crest of that response is cut into
   pieces (so a lower threshold cannot merge a scratch with the texture beside it), pieces must be
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -34,6 +37,9 @@ from inpaint_studio.core.damage.options import DamageOptions
 from inpaint_studio.core.damage.tiles import tiles
 from inpaint_studio.core.errors import FillCancelled, InvalidInputError
 from inpaint_studio.core.pixels import max_value
+
+if TYPE_CHECKING:
+    from inpaint_studio.core.damage.learned import LearnedDetector
 
 #: tile side (inner); with the margin a tile holds ~1.3 MP, i.e. a few tens of MB of float work arrays
 TILE = 1024
@@ -110,9 +116,14 @@ class _Tuning:
     #: px the kept defect grows by (full strength) and the soft falloff beyond that
     grow: int = 1
     falloff: int = 2
+    #: "learned": dust comes from the per-photo learned detector (:mod:`.learned`), which beat the
+    #: classical dust tests on the synthetic benchmark; "classical": the tests above
+    dust_method: str = "learned"
 
 
 TUNING = _Tuning()
+#: the purely classical detector (the learned one uses it to find the photo's own damage)
+CLASSICAL = _Tuning(dust_method="classical")
 
 
 def _lerp(lo: float, hi: float, t: float) -> float:
@@ -589,14 +600,28 @@ def _toned(pixels: np.ndarray, tuning: _Tuning) -> bool:
 
 
 def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
-                  cancel: Callable[[], bool] | None = None, tuning: _Tuning = TUNING) -> np.ndarray:
+                  cancel: Callable[[], bool] | None = None, tuning: _Tuning = TUNING,
+                  detector: LearnedDetector | None = None) -> np.ndarray:
     """uint8 HxW soft mask 0..255 (255 = certainly damage) of scratches, hairs, cracks and dust.
 
     ``pixels``: HxW or HxWx3 (a 4th channel is ignored), uint8 or uint16. Large images are
     processed in overlapping tiles, so extra memory is bounded by the tile size, not the image.
     ``cancel`` is checked before every tile; when it returns true :class:`FillCancelled` is raised.
+    Dust is found by a detector trained on this photo (``tuning.dust_method``): ``detector`` is one
+    fitted on the whole photo when ``pixels`` is a crop of it (the GUI's visible area); by default
+    it is fitted on ``pixels`` once and cached, so another sensitivity or kind costs little.
     """
     _check_pixels(pixels)
+    if options.kind != "scratches" and tuning.dust_method == "learned":
+        from inpaint_studio.core.damage import learned
+
+        if detector is None:
+            detector = learned.detector_for(pixels, options.max_size, cancel=cancel)
+        specks = _soften(detector.dust(pixels, options, cancel=cancel), tuning)
+        if options.kind == "dust":
+            return specks
+        lines = detect_damage(pixels, replace(options, kind="scratches"), cancel=cancel, tuning=tuning)
+        return np.maximum(lines, specks)
     if tuning.bright_cover == "auto":
         tuning = replace(tuning, bright_cover="paler" if _toned(pixels, tuning) else "grey")
     h, w = pixels.shape[:2]

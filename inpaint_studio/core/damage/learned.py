@@ -1,0 +1,307 @@
+"""The per-photo learned detector: train on synthetic damage drawn onto this photo, then apply.
+
+Why: on the classical detector's features alone, dust and real compact structure (window panes,
+gravel, foliage gaps) and scratches and real thin lines (eyelashes, cables, frames) overlap, and
+one threshold per feature cannot separate them on every photo. What separates them is *this*
+photo's own structure: so we draw hairs, scratches, cracks and specks (:mod:`.synth`) onto crops of
+the photo, compute the per-pixel features (:mod:`.features`) and fit a small classifier (:mod:`.mlp`)
+that tells the injected defects from everything the photo already contains. No weights are shipped
+or downloaded; training happens once per photo (:func:`fit`) and moving the sensitivity or size
+sliders only re-thresholds the cached probabilities (:meth:`LearnedDetector.mask`).
+
+Real old scans carry real damage, which must not become "photo structure" for the classifier: the
+pixels the classical detector flags are left out of the negatives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from inpaint_studio.core.damage import detect as classical
+from inpaint_studio.core.damage import synth
+from inpaint_studio.core.damage.features import CONTEXT, SPECK_BRIGHT, SPECK_DARK, features
+from inpaint_studio.core.damage.mlp import MLP
+from inpaint_studio.core.damage.mlp import fit as fit_mlp
+from inpaint_studio.core.damage.options import DamageOptions
+from inpaint_studio.core.damage.tiles import tiles
+from inpaint_studio.core.errors import FillCancelled
+from inpaint_studio.core.pixels import max_value
+
+
+@dataclass(frozen=True)
+class LearnedTuning:
+    """Training and decision constants (chosen on the first 6 Kodak photos, seed 7)."""
+
+    #: at most this many pixels of the photo are used for training (crops beyond that)
+    train_pixels: int = 800_000
+    crop: int = 512
+    #: damaged copies per crop, and defects per megapixel of crop
+    copies: int = 2
+    #: ... or more, until the copies hold this many pixels (a small photo gets many)
+    min_train_pixels: int = 400_000
+    lines_per_mp: float = 25.0
+    specks_per_mp: float = 400.0
+    #: negatives sampled per positive, and the share of them drawn where the photo is busy
+    negatives: float = 4.0
+    busy_share: float = 0.5
+    max_samples: int = 120_000
+    #: speck probability threshold: sigmoid((1 - sensitivity) * logit_lo), i.e. 0.988 at
+    #: sensitivity 0, 0.9 at 0.5, 0.5 at 1
+    logit_lo: float = 4.39
+    #: contrast floor (fraction of full range) of a speck at sensitivity 0 and 1
+    floor_lo: float = 0.08
+    floor_hi: float = 0.02
+    #: level (probability) at which the max-size test cuts specks into components
+    size_level: float = 0.5
+    #: classical sensitivity whose detections are left out of the negatives
+    exclude_sensitivity: float = 0.5
+    hidden: tuple[int, ...] = (56, 28)
+    epochs: int = 20
+    class_weight: float = 0.3
+    #: hard-negative round: at most this many of the photo's own pixels the first model scores
+    #: between hard_low and hard_high are added as negatives (0 = no second round)
+    hard_negatives: int = 30_000
+    hard_low: float = 0.3
+    hard_high: float = 0.97
+
+
+LEARNED = LearnedTuning()
+_LOG_GAIN = 50.0
+
+
+def _float_rgb(pixels: np.ndarray) -> np.ndarray:
+    rgb = pixels.astype(np.float32) * np.float32(1.0 / max_value(pixels.dtype))
+    if rgb.ndim == 2:
+        rgb = rgb[..., None]
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    return np.ascontiguousarray(rgb[..., :3])
+
+
+def _planes(rgb: np.ndarray, grey: bool, max_size: int) -> np.ndarray:
+    """Feature planes (F x H x W) of a float RGB crop."""
+    luma = rgb @ classical._LUMA
+    chroma = None if grey else np.ascontiguousarray(rgb.transpose(2, 0, 1))
+    planes = features(luma, chroma, max_size)
+    # contrasts and their ratios are heavy-tailed: a signed log keeps the faint end resolved
+    return np.sign(planes) * np.log1p(np.abs(planes) * np.float32(_LOG_GAIN))
+
+
+def _crops(h: int, w: int, tuning: LearnedTuning, rng: np.random.Generator) -> list[tuple[slice, slice]]:
+    """The whole photo if it is small, else spread-out square crops up to ``train_pixels``."""
+    if h * w <= tuning.train_pixels:
+        return [(slice(0, h), slice(0, w))]
+    side = min(tuning.crop, h, w)
+    count = max(1, tuning.train_pixels // (side * side))
+    # stratified over a grid so the crops see different parts of the photo
+    grid = int(np.ceil(np.sqrt(count)))
+    cells = rng.permutation(grid * grid)[:count]
+    out = []
+    for cell in cells:
+        gy, gx = divmod(int(cell), grid)
+        top = int((h - side) * (gy + rng.random()) / grid)
+        left = int((w - side) * (gx + rng.random()) / grid)
+        out.append((slice(top, top + side), slice(left, left + side)))
+    return out
+
+
+def fingerprint(pixels: np.ndarray) -> tuple:
+    """Identity of an image's content (a detector and its probabilities are cached per image)."""
+    digest = hashlib.blake2b(np.ascontiguousarray(pixels).view(np.uint8).data, digest_size=16).hexdigest()
+    return pixels.shape, str(pixels.dtype), digest
+
+
+@dataclass
+class LearnedDetector:
+    """A classifier fitted to one photo, and its damage probabilities for the images it has seen."""
+
+    model: MLP
+    max_size: int
+    grey: bool
+    #: fingerprint -> (line, speck) probability maps (x255, uint8) and the speck contrast (x512,
+    #: uint8); the last two images only
+    _seen: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def probabilities(self, pixels: np.ndarray, *, cancel: Callable[[], bool] | None = None,
+                      tile: int = classical.TILE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(line, speck) probability maps of ``pixels`` (HxW uint8 0..255, computed tile by tile) and
+        the speck contrast (uint8, 1/512 steps) that the sensitivity's contrast floor reads."""
+        key = fingerprint(pixels)
+        with self._lock:
+            if key in self._seen:
+                return self._seen[key]
+        h, w = pixels.shape[:2]
+        line = np.zeros((h, w), np.uint8)
+        speck = np.zeros((h, w), np.uint8)
+        contrast = np.zeros((h, w), np.uint8)
+        for t in tiles(h, w, tile, CONTEXT + self.max_size):
+            if cancel is not None and cancel():
+                raise FillCancelled("damage detection cancelled")
+            planes = _planes(_float_rgb(pixels[t.outer.slices]), self.grey, self.max_size)
+            inner = planes[(slice(None), *t.inner_in_outer.slices)]
+            f = inner.reshape(inner.shape[0], -1).T
+            p = np.empty((f.shape[0], 3), np.float32)
+            for start in range(0, f.shape[0], 262_144):  # bounded work memory
+                p[start:start + 262_144] = self.model.predict(f[start:start + 262_144])
+            shape = inner.shape[1:]
+            line[t.inner.slices] = np.clip(p[:, synth.SCRATCH] * 255 + 0.5, 0, 255).reshape(shape)
+            speck[t.inner.slices] = np.clip(p[:, synth.DUST] * 255 + 0.5, 0, 255).reshape(shape)
+            peak = np.maximum(inner[SPECK_BRIGHT], inner[SPECK_DARK])
+            contrast[t.inner.slices] = np.clip(np.expm1(peak) * (512.0 / _LOG_GAIN), 0, 255)
+        with self._lock:
+            while len(self._seen) >= 2:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen[key] = (line, speck, contrast)
+        return line, speck, contrast
+
+    def dust(self, pixels: np.ndarray, options: DamageOptions, *, cancel: Callable[[], bool] | None = None,
+             tuning: LearnedTuning = LEARNED) -> np.ndarray:
+        """bool HxW: the specks for ``options`` (cheap once the probabilities are cached).
+
+        The sensitivity only moves the probability threshold and the size tests are made at a fixed
+        level, so a higher sensitivity never loses a pixel.
+        """
+        line, speck, contrast = self.probabilities(pixels, cancel=cancel)
+        s = float(options.sensitivity)
+        threshold = 1.0 / (1.0 + np.exp(-(1.0 - s) * tuning.logit_lo))
+        found = speck > threshold * 255
+        if not found.any():
+            return found
+        # "higher finds fainter damage": a speck's peak contrast must also beat a floor
+        floor = tuning.floor_lo + (tuning.floor_hi - tuning.floor_lo) * s
+        count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
+        peak = np.zeros(count, np.uint8)
+        np.maximum.at(peak, labels.ravel(), contrast.ravel())
+        found &= (peak > floor * 512)[labels]
+        # size tests on the components of "any defect" at a fixed level: a blob beyond max size is
+        # image structure, and a speck-classed piece of a longer line is part of a scratch
+        level = cv2.add(line, speck) > tuning.size_level * 255
+        sized = classical._speck_sized(level, options, classical.TUNING.speck_slack)
+        veto = level & ~sized
+        found &= ~cv2.dilate(veto.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        if options.min_size > 1:
+            found = _thick_enough(found, options.min_size)
+        return found
+
+
+def _thick_enough(found: np.ndarray, min_size: int) -> np.ndarray:
+    """Drop components thinner than ``min_size`` (monotone: a lower threshold only makes them wider)."""
+    count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return found
+    dist = cv2.distanceTransform(found.view(np.uint8), cv2.DIST_L2, 3)
+    half = np.zeros(count, np.float32)
+    np.maximum.at(half, labels.ravel(), dist.ravel())
+    keep = np.maximum(1.0, 2.0 * half - 1.0) >= min_size
+    keep[0] = False
+    return keep[labels]
+
+
+def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callable[[], bool] | None = None,
+        tuning: LearnedTuning = LEARNED) -> LearnedDetector:
+    """Train a detector on synthetic damage drawn onto (crops of) ``pixels``."""
+    classical._check_pixels(pixels)
+    rng = np.random.default_rng(seed)
+    h, w = pixels.shape[:2]
+    grey = pixels.ndim == 2 or pixels.shape[2] < 3
+    xs, ys, plain = [], [], []
+    for rows, cols in _crops(h, w, tuning, rng):
+        if cancel is not None and cancel():
+            raise FillCancelled("damage detection cancelled")
+        crop = pixels[rows, cols]
+        options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size)
+        known = classical.detect_damage(crop, options, tuning=classical.CLASSICAL)
+        unknown = cv2.dilate((known > 0).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        rgb = _float_rgb(crop)
+        mp = crop.shape[0] * crop.shape[1] / 1e6
+        # a small photo gets more damaged copies: the classifier needs a few hundred defects
+        copies = max(tuning.copies, int(np.ceil(tuning.min_train_pixels / crop[..., 0].size)))
+        for _ in range(copies):
+            lines = int(rng.poisson(max(1.0, tuning.lines_per_mp * mp)))
+            specks = int(rng.poisson(max(3.0, tuning.specks_per_mp * mp)))
+            dmg = synth.inject(rgb, rng, max_size, lines, specks)
+            # the photo arrives quantised; so must its damaged copies
+            dmg.image = np.rint(dmg.image * 255.0) * np.float32(1.0 / 255.0)
+            planes = _planes(dmg.image, grey, max_size)
+            x, y = _sample(planes, dmg, unknown, rng, tuning)
+            xs.append(x)
+            ys.append(y)
+        if tuning.hard_negatives:
+            plain.append((_planes(rgb, grey, max_size), unknown))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if len(y) > tuning.max_samples:
+        keep = rng.choice(len(y), tuning.max_samples, replace=False)
+        x, y = x[keep], y[keep]
+    model = _train(x, y, seed, tuning)
+    if tuning.hard_negatives:
+        # the photo's own pixels that the first model mistakes for damage are what it must learn
+        # most; the most damage-like of them may be real damage, so they stay out
+        hard = []
+        for planes, unknown in plain:
+            flat = planes.reshape(planes.shape[0], -1)
+            p = 1.0 - model.predict(flat.T)[:, 0]
+            pick = (p > tuning.hard_low) & (p < tuning.hard_high) & ~unknown.ravel()
+            hard.append(flat[:, np.flatnonzero(pick)].T)
+        extra = np.concatenate(hard)
+        if len(extra) > tuning.hard_negatives:
+            extra = extra[rng.choice(len(extra), tuning.hard_negatives, replace=False)]
+        x = np.concatenate([x, extra])
+        y = np.concatenate([y, np.zeros(len(extra), y.dtype)])
+        model = _train(x, y, seed, tuning)
+    return LearnedDetector(model, max_size, grey)
+
+
+def _train(x: np.ndarray, y: np.ndarray, seed: int, tuning: LearnedTuning) -> MLP:
+    # each defect class weighs ``class_weight`` of the negatives: small specks are few pixels
+    counts = np.bincount(y, minlength=3).astype(np.float32)
+    per_class = np.array([1.0, tuning.class_weight, tuning.class_weight], np.float32) * counts[0]
+    weights = (per_class / np.maximum(counts, 1.0))[y]
+    return fit_mlp(x, y, 3, seed=seed, hidden=tuning.hidden, epochs=tuning.epochs, sample_weight=weights)
+
+
+def _sample(planes: np.ndarray, dmg: synth.Injected, unknown: np.ndarray, rng: np.random.Generator,
+            tuning: LearnedTuning) -> tuple[np.ndarray, np.ndarray]:
+    """All defect pixels, and negatives drawn half uniformly, half where the photo is busy."""
+    pos = np.flatnonzero(dmg.label.ravel())
+    neg_ok = (dmg.label == 0) & ~dmg.rim & ~unknown
+    cand = np.flatnonzero(neg_ok.ravel())
+    n_neg = min(len(cand), int(tuning.negatives * max(len(pos), 1000)))
+    n_busy = int(n_neg * tuning.busy_share)
+    uniform = rng.choice(cand, n_neg - n_busy, replace=False) if len(cand) else cand
+    busy = np.abs(planes[2]).ravel()[cand] + 1e-3  # |fine high-pass|
+    weights = busy / busy.sum()
+    busy_pick = rng.choice(cand, n_busy, replace=False, p=weights) if len(cand) > n_busy else cand
+    idx = np.concatenate([pos, uniform, busy_pick])
+    flat = planes.reshape(planes.shape[0], -1)
+    x = flat[:, idx].T.copy()
+    y = dmg.label.ravel()[idx].astype(np.int64)
+    return x, y
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def detector_for(pixels: np.ndarray, max_size: int, *, seed: int = 0,
+                 cancel: Callable[[], bool] | None = None,
+                 tuning: LearnedTuning = LEARNED) -> LearnedDetector:
+    """The detector fitted to ``pixels`` (cached for the last two photos: slider moves only re-threshold)."""
+    key = (fingerprint(pixels), max_size, seed, tuning)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    detector = fit(pixels, max_size, seed=seed, cancel=cancel, tuning=tuning)
+    with _CACHE_LOCK:
+        _CACHE[key] = detector
+        while len(_CACHE) > 2:
+            _CACHE.popitem(last=False)
+    return detector
