@@ -300,7 +300,8 @@ def run_restore(
                 opts = DamageOptions()
             state.detection = {"seconds": round(time.perf_counter() - t, 6)}
             params["detect"] = {"kind": opts.kind, "sensitivity": opts.sensitivity, "min_size": opts.min_size,
-                                "max_size": opts.max_size, "infrared": infrared is not None,
+                                "max_size": opts.max_size, "dust_finder": opts.dust_finder,
+                                "infrared": infrared is not None,
                                 **({"ir_threshold": ir_threshold} if infrared is not None else {})}
             start = _DETECT_SHARE
         else:

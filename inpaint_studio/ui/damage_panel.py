@@ -104,6 +104,13 @@ class DamagePanelView(QWidget):
         for value, label in KINDS:
             self.kind.addItem(label, value)
         self.kind.setToolTip("What to look for: long thin scratches, small round specks, or both")
+        self.dust_finder = QComboBox(self)
+        self.dust_finder.setObjectName("damage_dust_finder")
+        self.dust_finder.addItem("Classic filters (instant)", "classic")
+        self.dust_finder.addItem("Learned from this photo (5-15 s)", "learned")
+        self.dust_finder.setToolTip(
+            "Learned: a small classifier fitted to this photo finds dust with fewer false alarms on\n"
+            "texture (foliage, fabric, wallpaper), but it can flag pupils: check the eyes")
         self.sensitivity, sensitivity_row = _labelled_slider(
             self, "damage_sensitivity", 0, 100, 50, "%",
             "Higher finds fainter damage (and more false alarms)")
@@ -140,6 +147,7 @@ class DamagePanelView(QWidget):
 
         form = QFormLayout()
         form.addRow("Find:", self.kind)
+        form.addRow("Dust finder:", self.dust_finder)
         form.addRow("Sensitivity:", sensitivity_row)
         form.addRow("Min size:", min_size_row)
         form.addRow("Max size:", max_size_row)
@@ -210,6 +218,7 @@ class DamageController(QObject):
                               view.max_size.valueChanged, view.ir_threshold.valueChanged):
             widget_signal.connect(self._settings_changed)
         view.kind.currentIndexChanged.connect(self._settings_changed)
+        view.dust_finder.currentIndexChanged.connect(self._settings_changed)
         view.infrared.toggled.connect(self._settings_changed)
         view.apply_button.clicked.connect(self.apply)
         document.pixels_changed.connect(self._pixels_changed)
@@ -236,7 +245,8 @@ class DamageController(QObject):
         view = self.view
         low, high = sorted((view.min_size.value(), view.max_size.value()))
         return DamageOptions(kind=view.kind.currentData(), sensitivity=view.sensitivity.value() / 100,
-                             min_size=int(low), max_size=int(high))
+                             min_size=int(low), max_size=int(high),
+                             dust_finder=view.dust_finder.currentData())
 
     def _ir_threshold(self) -> float | None:
         if self._infrared() is None or not self.view.infrared.isChecked():
@@ -324,7 +334,7 @@ class DamageController(QObject):
         infrared = self._infrared() if job.ir_threshold is not None else None
         full = BBox.of_shape(pixels.shape)
         visible = self.canvas.visible_image_box()
-        learns = options.kind != "scratches" and self._learned != (job.revision, options.max_size)
+        learns = _learns(options) and self._learned != (job.revision, options.max_size)
         self.view.summary.setText(LEARNING_TEXT if learns else "Looking for damage…")
         if visible is not None and visible.area < VISIBLE_FIRST_SHARE * full.area:
             margin = max(64, 2 * options.max_size + 8) + 8
@@ -367,7 +377,7 @@ class DamageController(QObject):
         pixels = self.document.pixels
         if pixels is None:
             return
-        if job.options.kind != "scratches":
+        if _learns(job.options):
             self._learned = (job.revision, job.options.max_size)
         shape = pixels.shape[:2]
         if box == BBox.of_shape(shape):
@@ -486,7 +496,7 @@ def _detect(pixels: np.ndarray, infrared: np.ndarray | None, job: _Job, cancel: 
     move after them, share one fitted model.
     """
     detector = None
-    if photo is not None and job.options.kind != "scratches":
+    if photo is not None and _learns(job.options):
         detector = learned.detector_for(photo, job.options.max_size, cancel=cancel)
     found = detect_damage(pixels, job.options, cancel=cancel, detector=detector)
     if infrared is not None and job.ir_threshold is not None:
@@ -494,6 +504,11 @@ def _detect(pixels: np.ndarray, infrared: np.ndarray | None, job: _Job, cancel: 
             raise FillCancelled("damage detection cancelled")
         np.maximum(found, infrared_dust_mask(infrared, job.ir_threshold), out=found)
     return found if inner is None else np.ascontiguousarray(found[inner.slices])
+
+
+def _learns(options: DamageOptions) -> bool:
+    """Whether this search fits (or reuses) the per-photo dust classifier."""
+    return options.kind != "scratches" and options.dust_finder == "learned"
 
 
 def _summary(values: np.ndarray, share: float) -> str:

@@ -77,6 +77,23 @@ def test_kind_picks_scratches_or_dust(tmp_path: Path) -> None:
     assert (only_scratches[scratch > 0] > 0).mean() > 0.9 and not (only_scratches[dust > 0] > 0).any()
 
 
+def test_dust_finder_learned_finds_the_dust_and_leaves_the_sky(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_studio.core.damage import learned
+
+    scan, _scratch, dust = write_scan(tmp_path / "scan.png")
+    fits: list[int] = []
+    real_fit = learned.fit
+    monkeypatch.setattr(learned, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    out = tmp_path / "dust.png"
+    args = ["detect", str(scan), "-o", str(out), "--kind", "dust", "--dust-finder", "learned", "-q"]
+    assert main(args) == 0
+    mask = read_mask(out)
+    assert fits == [1], "the learned finder fitted a classifier to this photo"
+    assert (mask[dust > 0] > 0).mean() > 0.9
+    assert (mask[far_from(dust, 4)] > 0).mean() < 0.01
+
+
 def test_clean_photo_gives_an_empty_mask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scan = write_rgb(tmp_path / "clean.png", gradient())
     assert main(["detect", str(scan), "-o", str(tmp_path / "m.png")]) == 0

@@ -173,13 +173,12 @@ def test_scratch_through_texture_is_found_at_every_sensitivity() -> None:
 def test_crowded_specks_count_as_texture() -> None:
     # the strokes are speck-sized; many of them close together are texture, not dust
     img = _strokes()
-    classical = detect_module.CLASSICAL
-    lone = dataclasses.replace(classical, crowd_radius=0)
+    lone = dataclasses.replace(detect_module.TUNING, crowd_radius=0)
     lone_area = (detect_damage(img, DamageOptions(kind="dust"), tuning=lone) >= 128).sum()
-    crowded = (detect_damage(img, DamageOptions(kind="dust"), tuning=classical) >= 128).sum()
+    crowded = (detect_damage(img, DamageOptions(kind="dust")) >= 128).sum()
     assert crowded < 0.5 * lone_area
-    # the learned detector (the default) sees the strokes as this photo's own texture too
-    assert (detect_damage(img, DamageOptions(kind="dust")) >= 128).sum() < 0.5 * lone_area
+    # the learned detector sees the strokes as this photo's own texture too
+    assert (detect_damage(img, LEARNED_DUST) >= 128).sum() < 0.5 * lone_area
     assert (detect_damage(img, DamageOptions(kind="scratches")) >= 128).sum() < 200
 
 
@@ -262,6 +261,8 @@ def test_a_cream_crack_in_a_sepia_print_is_found() -> None:
 
 # the learned dust detector (core/damage/learned.py) --------------------------------------------
 
+LEARNED_DUST = DamageOptions(kind="dust", dust_finder="learned")
+
 
 def _fabric(h: int = 240, w: int = 320, seed: int = 5) -> np.ndarray:
     """A woven look: a regular grid of small dark dots (speck-sized, like dust) on a beige cloth."""
@@ -280,7 +281,7 @@ def test_dust_on_a_dotted_fabric_is_found_but_the_fabric_is_not() -> None:
     img = _fabric()
     # a grey speck between the dots (dust carries no hue of its own)
     cv2.circle(img, (158, 122), 3, (70, 70, 70), -1, cv2.LINE_AA)
-    mask = detect_damage(img, DamageOptions(kind="dust")) >= 128
+    mask = detect_damage(img, LEARNED_DUST) >= 128
     assert mask[122, 158]
     away = np.zeros(mask.shape, bool)
     away[8:-8, 8:-8] = True  # dots cut by the frame edge are still flagged now and then
@@ -293,7 +294,7 @@ def test_dust_among_bark_strokes_is_found() -> None:
     img = _strokes()
     cv2.circle(img, (200, 60), 4, (60, 60, 60), -1, cv2.LINE_AA)
     cv2.circle(img, (90, 170), 2, (200, 200, 200), -1, cv2.LINE_AA)
-    mask = detect_damage(img, DamageOptions(kind="dust")) >= 128
+    mask = detect_damage(img, LEARNED_DUST) >= 128
     assert mask[60, 200] and mask[170, 90]
 
 
@@ -302,9 +303,9 @@ def test_the_learned_detector_is_deterministic(monkeypatch: pytest.MonkeyPatch) 
 
     img = _strokes()
     cv2.circle(img, (200, 60), 4, (60, 60, 60), -1, cv2.LINE_AA)
-    first = detect_damage(img, DamageOptions(kind="dust"))
+    first = detect_damage(img, LEARNED_DUST)
     monkeypatch.setattr(learned, "_CACHE", type(learned._CACHE)())  # forget the fitted model
-    assert np.array_equal(detect_damage(img, DamageOptions(kind="dust")), first)
+    assert np.array_equal(detect_damage(img, LEARNED_DUST), first)
 
 
 def test_slider_moves_reuse_the_fitted_model(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -316,13 +317,13 @@ def test_slider_moves_reuse_the_fitted_model(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(learned, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
     for s in (0.2, 0.5, 0.9):
         for kind in ("dust", "all"):
-            detect_damage(img, DamageOptions(kind=kind, sensitivity=s))
-    detect_damage(img, DamageOptions(kind="dust", min_size=3))
+            detect_damage(img, DamageOptions(kind=kind, sensitivity=s, dust_finder="learned"))
+    detect_damage(img, DamageOptions(kind="dust", min_size=3, dust_finder="learned"))
     assert len(calls) == 1
     # a crop of the photo (the GUI's visible area) can use the photo's detector
     detector = learned.detector_for(img, 15)
     crop = img[40:200, 60:260]
-    detect_damage(crop, DamageOptions(kind="dust"), detector=detector)
+    detect_damage(crop, LEARNED_DUST, detector=detector)
     assert len(calls) == 1
 
 
@@ -330,7 +331,7 @@ def test_learned_dust_mask_grows_monotonically_on_texture() -> None:
     img = _strokes(seed=4)
     for i, level in enumerate((100, 85, 70, 150, 170, 190)):
         cv2.circle(img, (30 + 50 * i, 120), 2 + i % 3, (level, level, level), -1, cv2.LINE_AA)
-    masks = [detect_damage(img, DamageOptions(kind="dust", sensitivity=s)) >= 128
+    masks = [detect_damage(img, DamageOptions(kind="dust", sensitivity=s, dust_finder="learned")) >= 128
              for s in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
     for lower, higher in itertools.pairwise(masks):
         assert not (lower & ~higher).any()
@@ -347,3 +348,23 @@ def test_synthetic_damage_is_labelled_where_it_shows() -> None:
     assert labelled.any() and set(np.unique(dmg.label)) <= {0, synth.SCRATCH, synth.DUST}
     assert changed[labelled].mean() > 0.95  # a label marks a visible change
     assert not (labelled & dmg.rim).any()
+
+
+def test_a_grey_photo_trains_on_as_many_copies_as_its_colour_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_studio.core.damage import learned, synth
+
+    img = _strokes(seed=3)
+    calls: list[int] = []
+    real_inject = synth.inject
+    monkeypatch.setattr(synth, "inject", lambda *a, **k: calls.append(1) or real_inject(*a, **k))
+    learned.fit(img, 15)
+    colour = len(calls)
+    learned.fit(img[..., 0], 15)
+    # a grey crop once counted its first column as its size: 2000 copies and two minutes
+    assert len(calls) - colour == colour < 50
+
+
+def test_dust_finder_is_checked_and_classic_by_default() -> None:
+    assert DamageOptions().dust_finder == "classic"
+    with pytest.raises(InvalidParameterError, match="dust finder"):
+        DamageOptions(dust_finder="magic")

@@ -123,25 +123,33 @@ def test_moving_a_slider_updates_the_proposal_and_only_the_newest_result_lands(w
 
 
 
-def test_the_first_dust_search_says_it_is_learning_the_photo_and_slider_moves_do_not(window, qtbot):
+def test_the_learned_dust_finder_says_it_is_learning_the_photo_once(window, qtbot):
     photo, _scratch = _scratched_photo()
     _open(window, photo)
     panel = window.damage_panel
     window.show_damage_panel()
-    qtbot.waitUntil(lambda: window.damage.busy, timeout=TIMEOUT_MS)
+    assert window.damage.options().dust_finder == "classic", "the instant finder is the default"
+    _wait_complete(qtbot, window)
+
+    def restarted() -> bool:
+        return not panel.summary.text().startswith("Found")
+
+    panel.dust_finder.setCurrentIndex(panel.dust_finder.findData("learned"))
+    qtbot.waitUntil(restarted, timeout=TIMEOUT_MS)
     assert panel.summary.text() == damage_panel.LEARNING_TEXT, "the training wait is explained"
     _wait_complete(qtbot, window)
 
     panel.sensitivity.setValue(70)
-    qtbot.waitUntil(lambda: not window.damage.complete, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: window.damage.busy or window.damage.complete, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(restarted, timeout=TIMEOUT_MS)
     assert panel.summary.text() != damage_panel.LEARNING_TEXT, "the photo was learned once already"
     _wait_complete(qtbot, window)
 
     panel.kind.setCurrentIndex(panel.kind.findData("scratches"))
     panel.max_size.setValue(panel.max_size.value() - 2)
-    qtbot.waitUntil(lambda: window.damage.busy, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(restarted, timeout=TIMEOUT_MS)
     assert panel.summary.text() != damage_panel.LEARNING_TEXT, "scratches need no learning"
+    _wait_complete(qtbot, window)
+
 
 def test_size_sliders_show_their_value_keep_min_below_max_and_narrow_the_proposal(window, qtbot):
     photo, scratch = _scratched_photo()

@@ -6,8 +6,8 @@ Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
   at probe distances up to the defect width. Lines and specks score their contrast in any orientation,
   straight or curved; a step edge or ramp (a real object boundary) scores ~0. The image is padded by
   replication, so a strip along the frame edge (scanner border) is a step, not a line.
-* Dust (``dust_method="classical"``; the default is the per-photo learned detector of
-  :mod:`.learned`, which reuses these filters as its features): small components that beat the
+* Dust (``DamageOptions.dust_finder="classic"``, the default; "learned" is the per-photo learned
+  detector of :mod:`.learned`, which reuses these filters as its features): small components that beat the
   detail level of their surroundings (so texture does not light up), have no comparable speck a few
   px away (dust is sparse; gravel, foliage gaps and print dots are not) and are colourless relative
   to their surroundings (see colour below).
@@ -116,14 +116,9 @@ class _Tuning:
     #: px the kept defect grows by (full strength) and the soft falloff beyond that
     grow: int = 1
     falloff: int = 2
-    #: "learned": dust comes from the per-photo learned detector (:mod:`.learned`), which beat the
-    #: classical dust tests on the synthetic benchmark; "classical": the tests above
-    dust_method: str = "learned"
 
 
 TUNING = _Tuning()
-#: the purely classical detector (the learned one uses it to find the photo's own damage)
-CLASSICAL = _Tuning(dust_method="classical")
 
 
 def _lerp(lo: float, hi: float, t: float) -> float:
@@ -607,12 +602,13 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     ``pixels``: HxW or HxWx3 (a 4th channel is ignored), uint8 or uint16. Large images are
     processed in overlapping tiles, so extra memory is bounded by the tile size, not the image.
     ``cancel`` is checked before every tile; when it returns true :class:`FillCancelled` is raised.
-    Dust is found by a detector trained on this photo (``tuning.dust_method``): ``detector`` is one
-    fitted on the whole photo when ``pixels`` is a crop of it (the GUI's visible area); by default
-    it is fitted on ``pixels`` once and cached, so another sensitivity or kind costs little.
+    With ``options.dust_finder == "learned"`` dust is found by a detector trained on this photo:
+    ``detector`` is one fitted on the whole photo when ``pixels`` is a crop of it (the GUI's visible
+    area); by default it is fitted on ``pixels`` once and cached, so another sensitivity or kind
+    costs little.
     """
     _check_pixels(pixels)
-    if options.kind != "scratches" and tuning.dust_method == "learned":
+    if options.kind != "scratches" and options.dust_finder == "learned":
         from inpaint_studio.core.damage import learned
 
         if detector is None:

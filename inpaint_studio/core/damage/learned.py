@@ -218,13 +218,15 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
             raise FillCancelled("damage detection cancelled")
         crop = pixels[rows, cols]
         options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size)
-        known = classical.detect_damage(crop, options, tuning=classical.CLASSICAL)
+        known = classical.detect_damage(crop, options)
         unknown = cv2.dilate((known > 0).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         rgb = _float_rgb(crop)
         mp = crop.shape[0] * crop.shape[1] / 1e6
         # a small photo gets more damaged copies: the classifier needs a few hundred defects
-        copies = max(tuning.copies, int(np.ceil(tuning.min_train_pixels / crop[..., 0].size)))
+        copies = max(tuning.copies, int(np.ceil(tuning.min_train_pixels / (crop.shape[0] * crop.shape[1]))))
         for _ in range(copies):
+            if cancel is not None and cancel():  # a small photo gets dozens of copies
+                raise FillCancelled("damage detection cancelled")
             lines = int(rng.poisson(max(1.0, tuning.lines_per_mp * mp)))
             specks = int(rng.poisson(max(3.0, tuning.specks_per_mp * mp)))
             dmg = synth.inject(rgb, rng, max_size, lines, specks)
