@@ -251,3 +251,26 @@ def test_feature_weights_are_zero_at_the_edge_and_near_narrow_holes_and_full_dee
     deep = CompletionSettings(texture_weight=8.0, texture_min_radius=24.0)
     assert not feature_weights(hole, ys, xs, 2, deep, 1.0).any()
     assert feature_weights(hole, ys, xs, 2, deep, 2.0)[(ys == 24) & (xs == 24)] == 1.0
+
+
+@pytest.mark.parametrize("adaptation", _ADAPTATIONS)
+def test_targets_with_feature_weight_zero_do_not_read_the_feature_channels(adaptation):
+    # edge and scratch targets (weight 0) cost what the colour-only path costs: the kernel skips
+    # their feature loop, so NaN there changes nothing (and a weighted target does see it)
+    rng = np.random.default_rng(5)
+    r = 2
+    tgt3 = rng.random((40, 40, 3)).astype(np.float32)
+    src3 = rng.random((1, 30, 30, 3)).astype(np.float32)
+    tgt = np.concatenate([tgt3, np.full((40, 40, 2), np.nan, np.float32)], 2)
+    src = np.concatenate([src3, rng.random((1, 30, 30, 2)).astype(np.float32)], 3)
+    ys, xs, nk, ny, nx = _field(rng, 50, 30, 30, r)
+    gmin, gmax, bmax = adaptation
+    adapt = gmin < gmax or bmax > 0
+    base, _ = _costs(tgt3, src3, (ys, xs, nk, ny, nx), r, adaptation)
+    cost = np.zeros(len(ys), np.float32)
+    ab = np.zeros((len(ys), 6), np.float32)
+    fw = np.zeros(len(ys), np.float32)
+    fw[0] = 1.0
+    engine.evaluate_all(tgt, ys, xs, src, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, fw)
+    np.testing.assert_allclose(cost[1:], base[1:], rtol=1e-5)
+    assert not np.isfinite(cost[0]) or cost[0] >= 1e29
