@@ -87,3 +87,27 @@ def test_detail_sigma_zero_takes_the_best_patches_whole():
     # whole best patches keep more of the texture's contrast than the fine band alone
     assert winner[hole].std() >= mean_like[hole].std() - 1e-3
     assert winner[hole].std() > 0.6 * truth[hole].std()
+
+
+def _grain(image, mask):
+    """Mean horizontal |difference| of the grey image over ``mask``."""
+    return float(np.abs(np.diff(image.mean(axis=2), axis=1))[mask[:, 1:]].mean())
+
+
+def test_detail_gain_adds_the_best_patches_grain_inside_and_keeps_the_edge():
+    rng = np.random.default_rng(4)
+    image = np.clip(0.5 + rng.normal(0.0, 0.1, (96, 96, 1)), 0.0, 1.0).repeat(3, axis=2).astype(np.float32)
+    hole = np.zeros(image.shape[:2], bool)
+    hole[28:68, 28:68] = True
+    image[hole] = 0
+    base = CompletionSettings(patch_size=5, min_size=16, seed=1, detail_sigma=1.0, detail_ramp=4.0)
+    plain = complete(image, hole, None, base)
+    gained = complete(image, hole, None, dataclasses.replace(base, detail_gain=2.0))
+    inner = np.zeros_like(hole)
+    inner[34:62, 34:62] = True
+    # twice the fine band: clearly more grain in the interior ...
+    assert _grain(gained, inner) > 1.3 * _grain(plain, inner)
+    # ... while the edge pixels (depth 1 of the ramp's 4) change far less than the interior
+    edge = hole & ~np.pad(hole[1:-1, 1:-1] & hole[:-2, 1:-1] & hole[2:, 1:-1] & hole[1:-1, :-2]
+                          & hole[1:-1, 2:], 1)
+    assert np.abs(gained - plain)[edge].mean() < 0.5 * np.abs(gained - plain)[inner].mean()

@@ -106,6 +106,14 @@ class CompletionSettings:
     #: match on colour only; a fill whose holes are all this narrow skips the features entirely
     #: (scratches: the same output and speed as without features)
     texture_min_radius: float = 0.0
+    #: how the feature channels start inside the hole on the coarsest level: "copy" (as the
+    #: colours: diffused or onion-copied) or "ring" (each hole component gets the median of the
+    #: known features in a ring around it, so busyness at one part of the edge does not spread
+    #: into a flat hole)
+    feature_start: str = "copy"
+    #: gain on the best patches' fine band in the final vote (with detail_sigma > 0): above 1
+    #: re-injects more of the copied grain on top of the averaged vote's low band
+    detail_gain: float = 1.0
     seed: int = 0
 
     @property
@@ -209,6 +217,24 @@ def _diffuse(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
         return colours
     rest = diffusion_fill(np.ascontiguousarray(image[..., 3:]), hole, 5.0, cv2.INPAINT_TELEA)
     return np.concatenate([colours, rest.reshape(*hole.shape, -1)], axis=2)
+
+
+def _ring_median_features(est: np.ndarray, hole: np.ndarray, width: int) -> None:
+    """Set the feature channels of each hole component to the median of the known features in a
+    ``width``-pixel ring around it (in place).
+
+    Why: a diffused (or edge-copied) feature start carries the busyness of a textured stretch of
+    the edge deep into the hole, and the completion then fills a flat region with texture
+    (Kodak kodim23's background under coarse-only texture matching). The ring's median follows the
+    majority of the surroundings instead of their loudest part.
+    """
+    count, labels = cv2.connectedComponents(hole.view(np.uint8), connectivity=8)
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    for label in range(1, count):
+        comp = labels == label
+        ring = (cv2.dilate(comp.view(np.uint8), kernel) > 0) & ~hole
+        if ring.any():
+            est[comp, 3:] = np.median(est[ring, 3:], axis=0)
 
 
 def _by_threes(op: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
@@ -426,7 +452,10 @@ def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) ->
     diff = sharp - est
     detail = diff
     if settings.detail_sigma > 0:
-        detail = diff - cv2.GaussianBlur(diff, (0, 0), settings.detail_sigma)
+        # the best patches' fine band (times the gain) replaces the mean's: est's low band stays
+        gain = np.float32(settings.detail_gain)
+        detail = diff + (gain - 1) * sharp - cv2.GaussianBlur(diff + (gain - 1) * sharp, (0, 0),
+                                                              settings.detail_sigma)
     share = np.float32(settings.detail)
     if settings.detail_ramp > 0.0:
         depth = cv2.distanceTransform(level.hole.view(np.uint8), cv2.DIST_L2, 5)
@@ -529,6 +558,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
                                   settings.init_candidates)
             else:
                 est = _diffuse(images[li], holes[li])
+            if settings.feature_start == "ring" and est.shape[2] > 3:
+                _ring_median_features(est, level.hole, settings.patch_size)
             engine.random_init(level.ys, level.nk, level.ny, level.nx, level.vk, level.vy, level.vx)
             iterations = 2 * settings.iterations
         else:
