@@ -111,3 +111,20 @@ def test_detail_gain_adds_the_best_patches_grain_inside_and_keeps_the_edge():
     edge = hole & ~np.pad(hole[1:-1, 1:-1] & hole[:-2, 1:-1] & hole[2:, 1:-1] & hole[1:-1, :-2]
                           & hole[1:-1, 2:], 1)
     assert np.abs(gained - plain)[edge].mean() < 0.5 * np.abs(gained - plain)[inner].mean()
+
+
+def test_scratch_ramp_changes_only_the_narrow_components():
+    rng = np.random.default_rng(6)
+    image = np.clip(0.5 + rng.normal(0.0, 0.1, (96, 128, 1)), 0.0, 1.0).repeat(3, axis=2).astype(np.float32)
+    hole = np.zeros(image.shape[:2], bool)
+    hole[20:60, 20:60] = True  # wide: 20 px deep
+    hole[75:78, 10:120] = True  # a 3 px scratch
+    image[hole] = 0
+    base = CompletionSettings(patch_size=5, min_size=16, seed=1, texture_min_radius=6.0)
+    plain = complete(image, hole, None, base)
+    sharp = complete(image, hole, None, dataclasses.replace(base, scratch_ramp=0.0))
+    scratch = np.zeros_like(hole)
+    scratch[75:78, 10:120] = True
+    # the scratch takes the best patches whole (more grain), the wide hole keeps the general ramp
+    assert _grain(sharp, scratch) > 1.1 * _grain(plain, scratch)
+    assert np.array_equal(sharp[20:60, 20:60], plain[20:60, 20:60])

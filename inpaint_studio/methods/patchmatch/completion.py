@@ -114,6 +114,9 @@ class CompletionSettings:
     #: gain on the best patches' fine band in the final vote (with detail_sigma > 0): above 1
     #: re-injects more of the copied grain on top of the averaged vote's low band
     detail_gain: float = 1.0
+    #: detail_ramp for scratches (components no deeper than texture_min_radius; < 0: detail_ramp).
+    #: A scratch is all edge, so the general ramp keeps it on the smooth mean
+    scratch_ramp: float = -1.0
     seed: int = 0
 
     @property
@@ -436,6 +439,15 @@ class _Level:
                     self.ab, self.wconf, self.r, inv, winner)
 
 
+def _ramp_map(hole: np.ndarray, depth: np.ndarray, settings: CompletionSettings) -> np.ndarray | np.float32:
+    """The detail ramp's length per pixel: ``scratch_ramp`` in narrow components, else detail_ramp."""
+    ramp = np.float32(settings.detail_ramp)
+    if settings.scratch_ramp < 0.0 or settings.texture_min_radius <= 0.0:
+        return ramp
+    narrow = hole & ~_wide(hole, settings.texture_min_radius, depth)
+    return np.where(narrow, np.float32(max(settings.scratch_ramp, 1e-3)), ramp)
+
+
 def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) -> np.ndarray:
     """Averaged vote plus a share of the best patch's detail.
 
@@ -459,7 +471,7 @@ def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) ->
     share = np.float32(settings.detail)
     if settings.detail_ramp > 0.0:
         depth = cv2.distanceTransform(level.hole.view(np.uint8), cv2.DIST_L2, 5)
-        share = share * np.clip(depth / np.float32(settings.detail_ramp), 0.0, 1.0)[..., None]
+        share = share * np.clip(depth / _ramp_map(level.hole, depth, settings), 0.0, 1.0)[..., None]
     out = np.clip(est + share * detail, 0.0, 1.0)
     return np.ascontiguousarray(out, dtype=np.float32)
 
