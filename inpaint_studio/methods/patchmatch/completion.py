@@ -117,6 +117,10 @@ class CompletionSettings:
     #: detail_ramp for scratches (components no deeper than texture_min_radius; < 0: detail_ramp).
     #: A scratch is all edge, so the general ramp keeps it on the smooth mean
     scratch_ramp: float = -1.0
+    #: with init "auto": a hole reaching the crop's border starts from Telea even when the onion
+    #: peel is affordable (there the ring-by-ring copy has context on one side only and can run
+    #: away: Kodak kodim09's sky got a sail band, -5 dB)
+    border_telea: bool = False
     seed: int = 0
 
     @property
@@ -211,6 +215,19 @@ def _features_wanted(hole: np.ndarray, settings: CompletionSettings) -> bool:
     if settings.texture_weight <= 0.0:
         return False
     return bool(_wide(hole, settings.texture_min_radius).any())
+
+
+def _touches_border(hole: np.ndarray) -> bool:
+    """Whether the hole reaches the image's edge."""
+    return bool(hole[0].any() or hole[-1].any() or hole[:, 0].any() or hole[:, -1].any())
+
+
+def _border_start(hole: np.ndarray, settings: CompletionSettings) -> bool:
+    """Whether ``border_telea`` applies: a wide component (not a scratch) of the full-resolution
+    hole reaches the border."""
+    if not settings.border_telea:
+        return False
+    return _touches_border(_wide(hole, settings.texture_min_radius))
 
 
 def _diffuse(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -564,7 +581,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         if prev is None:
             # the ring-by-ring start searches exhaustively: affordable on a coarse level only
             affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET
-            if settings.init == "onion" or (settings.init == "auto" and affordable):
+            if settings.init == "onion" or (settings.init == "auto" and affordable
+                                             and not _border_start(hole, settings)):
                 est = images[li].copy()
                 engine.onion_init(est, level.hole, level.src, level.vk, level.vy, level.vx, level.r,
                                   settings.init_candidates)
