@@ -150,3 +150,88 @@ def test_border_telea_applies_to_wide_holes_at_the_border_only():
     image[wide_at_top] = 0
     out = complete(image, wide_at_top, None, dataclasses.replace(on, patch_size=5, min_size=16, seed=1))
     assert np.isfinite(out).all() and np.array_equal(out[~wide_at_top], image[~wide_at_top])
+
+
+def _sky_above_a_sail(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Blue sky (a faint vertical gradient) over a white sail with a dark blue band at its top;
+    the hole covers the sky up to the image's top edge (Kodak kodim09's layout)."""
+    h, w = 96, 128
+    yy = np.linspace(0.0, 1.0, h)[:, None] * np.ones((1, w))
+    image = np.stack([0.45 + 0.1 * yy, 0.65 + 0.1 * yy, 0.95 + 0.0 * yy], -1).astype(np.float32)
+    image += rng.normal(0.0, 0.01, image.shape).astype(np.float32)
+    image[40:, 40:90] = (0.95, 0.95, 0.92)
+    image[40:52, 40:90] = (0.1, 0.15, 0.5)
+    image[80:] = (0.1, 0.3, 0.4)
+    hole = np.zeros((h, w), bool)
+    hole[:30, 20:110] = True
+    return image, hole
+
+
+def _flat_by_a_textured_object(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A flat grey-green background with a yellow checkered disc; the hole is background only,
+    right next to the disc (kodim23's parrot against bokeh)."""
+    h, w = 96, 128
+    image = np.full((h, w, 3), (0.35, 0.4, 0.35), np.float32)
+    image += rng.normal(0.0, 0.005, image.shape).astype(np.float32)
+    yy, xx = np.mgrid[:h, :w]
+    disc = (yy - 48) ** 2 + (xx - 40) ** 2 < 26 ** 2
+    checker = 0.15 * ((yy // 3 + xx // 3) % 2)
+    image[disc] = np.stack([0.85 + checker, 0.7 + checker, 0.1 + 0.0 * checker], -1)[disc]
+    hole = np.zeros((h, w), bool)
+    hole[25:75, 68:108] = True
+    return image, hole
+
+
+def _fill_error(case, init: str) -> float:
+    image, hole = case(np.random.default_rng(0))
+    out = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None,
+                   CompletionSettings(init=init, seed=1))
+    return float(np.sqrt(np.mean((out[hole] - image[hole]) ** 2)))
+
+
+def test_with_the_best_start_a_hole_in_the_sky_at_the_top_border_is_filled_with_sky_not_sail():
+    # the onion peel (the "auto" start here) copies the sail's band up into the sky
+    assert _fill_error(_sky_above_a_sail, "auto") > 0.2
+    assert _fill_error(_sky_above_a_sail, "best") < 0.03
+
+
+def test_with_the_best_start_a_flat_hole_next_to_a_textured_object_stays_flat():
+    # the onion peel grows the yellow disc into the hole; the best start keeps the background
+    assert _fill_error(_flat_by_a_textured_object, "auto") > 0.1
+    assert _fill_error(_flat_by_a_textured_object, "best") < 0.08
+
+
+def _start_costs(image: np.ndarray, hole: np.ndarray, settings: CompletionSettings):
+    """The fill and the two starts' patch costs (Telea's first) that init "best" compared."""
+    from inpaint_studio.methods.patchmatch import completion
+
+    seen: list[float] = []
+    energy = completion.start_energy
+
+    def spy(level, mode="all"):
+        seen.append(energy(level, mode))
+        return seen[-1]
+
+    try:
+        completion.start_energy = spy
+        out = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None, settings)
+    finally:
+        completion.start_energy = energy
+    return out, seen
+
+
+def test_the_best_start_keeps_the_start_of_lower_patch_cost():
+    settings = CompletionSettings(init="best", seed=1)
+    image, hole = _sky_above_a_sail(np.random.default_rng(0))
+    _, (telea_cost, onion_cost) = _start_costs(image, hole, settings)
+    assert telea_cost < onion_cost
+    # a hole inside the checkered disc: the onion start (copied checker) wins, and then the fill
+    # is exactly init "auto"'s (the onion run sees the same random numbers)
+    image, hole = _flat_by_a_textured_object(np.random.default_rng(0))
+    hole[:] = False
+    hole[34:48, 30:50] = True
+    best, (telea_cost, onion_cost) = _start_costs(image, hole, settings)
+    assert onion_cost < telea_cost
+    auto = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None,
+                    dataclasses.replace(settings, init="auto"))
+    assert np.array_equal(best, auto)

@@ -55,9 +55,14 @@ class CompletionSettings:
     finest_fewer: int = 2
     #: remove the colour mismatch along the hole's edge after the last level
     match_boundary: bool = True
-    #: how the coarsest level starts: "onion" (ring-by-ring patch copy), "telea" (diffusion) or
-    #: "auto" (onion when the coarsest hole is small enough for its exhaustive search)
+    #: how the coarsest level starts: "onion" (ring-by-ring patch copy), "telea" (diffusion),
+    #: "auto" (onion when the coarsest hole is small enough for its exhaustive search) or "best"
+    #: (where "auto" would take the onion, run the coarsest level from both starts and keep the
+    #: one whose converged fill has the lower mean patch cost, see start_energy)
     init: str = "auto"
+    #: with init "best": the targets whose patch costs are averaged: "all" (every target patch
+    #: overlapping the hole) or "hole" (only targets centred inside the hole)
+    start_energy: str = "all"
     #: sources examined per pixel by the onion-peel start
     init_candidates: int = 3000
     #: share of the best patches' detail swapped into the final (averaged) vote, 0..1
@@ -548,6 +553,88 @@ def _edge_diffusion(est: np.ndarray, image: np.ndarray, hole: np.ndarray,
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _new_level(images: list, holes: list, samplings: list, li: int, settings: CompletionSettings) -> _Level:
+    """Level ``li`` with its per-target feature weights."""
+    level = _Level(images[li], holes[li], samplings[li], settings)
+    if images[li].shape[2] > 3:
+        level.fw = feature_weights(holes[li], level.ys, level.xs, level.r, settings, float(2 ** li))
+    return level
+
+
+def _em(level: _Level, est: np.ndarray, settings: CompletionSettings, li: int, first: bool,
+        check: Callable[[], None]) -> np.ndarray:
+    """One level's EM: PatchMatch sweeps and votes (the coarsest level, ``first``, gets more)."""
+    est = np.ascontiguousarray(est, dtype=np.float32)
+    level.evaluate(est, settings)
+    if not first:
+        # rebuild the estimate from the upsampled field with this level's (sharper) sources
+        level.vote(est, winner=li < settings.winner_levels)
+        level.evaluate(est, settings)
+    iterations = 2 * settings.iterations if first else settings.iterations
+    if li == 0 and not first:
+        iterations = max(1, iterations - settings.finest_fewer)
+    for it in range(iterations):
+        # a random field needs a few sweeps before its vote means anything
+        sweeps = settings.init_sweeps if first and it == 0 else 1
+        radius = 0 if first else settings.fine_search_radius * settings.patch_size
+        for sw in range(sweeps):
+            level.sweep(est, settings, reverse=bool((it + sw) % 2), max_radius=radius)
+        check()
+        if li == 0 and it == iterations - 1 and settings.detail > 0.0:
+            est = _final_vote(level, est, settings)
+            continue
+        level.vote(est, winner=li < settings.winner_levels)
+        level.evaluate(est, settings)
+    return est
+
+
+def _start(level: _Level, image: np.ndarray, onion: bool, settings: CompletionSettings) -> np.ndarray:
+    """The coarsest level's starting estimate (onion peel or diffusion) and a random field."""
+    if onion:
+        est = image.copy()
+        engine.onion_init(est, level.hole, level.src, level.vk, level.vy, level.vx, level.r,
+                          settings.init_candidates)
+    else:
+        est = _diffuse(image, level.hole)
+    if settings.feature_start == "ring" and est.shape[2] > 3:
+        _ring_median_features(est, level.hole, settings.patch_size)
+    engine.random_init(level.ys, level.nk, level.ny, level.nx, level.vk, level.vy, level.vx)
+    return est
+
+
+def start_energy(level: _Level, mode: str = "all") -> float:
+    """Mean nearest-neighbour patch cost of a converged level (the EM energy per target).
+
+    Why: of two fills from different starts, the one whose patches all have close matches in the
+    known area is the more self-consistent completion (Wexler et al. 2007's objective).
+    """
+    cost = level.cost.astype(np.float64)
+    if mode == "hole":
+        cost = cost[level.hole[level.ys, level.xs]]
+    return float(cost.mean()) if len(cost) else 0.0
+
+
+def _coarsest(level: _Level, images: list, holes: list, samplings: list, li: int, hole: np.ndarray,
+              settings: CompletionSettings, check: Callable[[], None]) -> tuple[_Level, np.ndarray]:
+    """Start and converge the coarsest level; with init "best", from both starts, keeping the
+    one of lower patch cost. The Telea run goes first so the onion run (and, when it wins, the
+    rest of the pyramid) sees the same random numbers as init "auto"."""
+    # the ring-by-ring start searches exhaustively: affordable on a coarse level only
+    affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET
+    auto = settings.init in ("auto", "best") and affordable and not _border_start(hole, settings)
+    onion = settings.init == "onion" or auto
+    if not (settings.init == "best" and onion):
+        est = _start(level, images[li], onion, settings)
+        return level, _em(level, est, settings, li, True, check)
+    other = _new_level(images, holes, samplings, li, settings)
+    est_t = _em(other, _start(other, images[li], False, settings), settings, li, True, check)
+    engine.seed_rng(int(settings.seed) & 0x7FFFFFFF)
+    est = _em(level, _start(level, images[li], True, settings), settings, li, True, check)
+    if start_energy(other, settings.start_energy) < start_energy(level, settings.start_energy):
+        return other, est_t
+    return level, est
+
+
 def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, settings: CompletionSettings,
              on_level: Callback | None = None, check: Callable[[], None] | None = None) -> np.ndarray:
     """Fill ``hole`` of a float32 HxWx3 image by multi-scale PatchMatch; returns a new image.
@@ -575,23 +662,9 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         check()
         if li == 0 and not settings.texture_finest:
             images[0] = np.ascontiguousarray(images[0][..., :3])
-        level = _Level(images[li], holes[li], samplings[li], settings)
-        if images[li].shape[2] > 3:
-            level.fw = feature_weights(holes[li], level.ys, level.xs, level.r, settings, float(2 ** li))
+        level = _new_level(images, holes, samplings, li, settings)
         if prev is None:
-            # the ring-by-ring start searches exhaustively: affordable on a coarse level only
-            affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET
-            if settings.init == "onion" or (settings.init == "auto" and affordable
-                                             and not _border_start(hole, settings)):
-                est = images[li].copy()
-                engine.onion_init(est, level.hole, level.src, level.vk, level.vy, level.vx, level.r,
-                                  settings.init_candidates)
-            else:
-                est = _diffuse(images[li], holes[li])
-            if settings.feature_start == "ring" and est.shape[2] > 3:
-                _ring_median_features(est, level.hole, settings.patch_size)
-            engine.random_init(level.ys, level.nk, level.ny, level.nx, level.vk, level.vy, level.vx)
-            iterations = 2 * settings.iterations
+            level, est = _coarsest(level, images, holes, samplings, li, hole, settings, check)
         else:
             h, w = holes[li].shape
             up = _resize(est[..., :images[li].shape[2]], (w, h), cv2.INTER_LINEAR)
@@ -599,27 +672,7 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
             level.upsample_from(prev)
             if settings.match_blur > 0.0:
                 level.match_on_lowpass(settings.match_blur)
-            iterations = settings.iterations
-            if li == 0:
-                iterations = max(1, iterations - settings.finest_fewer)
-        est = np.ascontiguousarray(est, dtype=np.float32)
-        level.evaluate(est, settings)
-        if prev is not None:
-            # rebuild the estimate from the upsampled field with this level's (sharper) sources
-            level.vote(est, winner=li < settings.winner_levels)
-            level.evaluate(est, settings)
-        for it in range(iterations):
-            # a random field needs a few sweeps before its vote means anything
-            sweeps = settings.init_sweeps if prev is None and it == 0 else 1
-            radius = 0 if prev is None else settings.fine_search_radius * settings.patch_size
-            for sw in range(sweeps):
-                level.sweep(est, settings, reverse=bool((it + sw) % 2), max_radius=radius)
-            check()
-            if li == 0 and it == iterations - 1 and settings.detail > 0.0:
-                est = _final_vote(level, est, settings)
-                continue
-            level.vote(est, winner=li < settings.winner_levels)
-            level.evaluate(est, settings)
+            est = _em(level, est, settings, li, False, check)
         if li == 0 and settings.match_boundary:
             est = _match_boundary(level, est, images[0], samplings[0])
         if li == 0:
