@@ -235,3 +235,19 @@ def test_the_best_start_keeps_the_start_of_lower_patch_cost():
     auto = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None,
                     dataclasses.replace(settings, init="auto"))
     assert np.array_equal(best, auto)
+
+
+def test_finest_patch_size_changes_only_the_finest_level():
+    image, hole = _sky_above_a_sail(np.random.default_rng(0))
+    image[hole] = 0
+    base = CompletionSettings(seed=1)
+    seen: dict[int, list[np.ndarray]] = {0: [], 3: []}
+    for size in seen:
+        settings = dataclasses.replace(base, finest_patch_size=size)
+        complete(image, hole, None, settings, on_level=lambda i, n, est, size=size: seen[size].append(est))
+    # the coarser levels (the layout) are the same; only the last one differs
+    for coarse, small in zip(seen[0][:-1], seen[3][:-1], strict=True):
+        assert np.array_equal(coarse, small)
+    assert not np.array_equal(seen[0][-1], seen[3][-1])
+    same = complete(image, hole, None, dataclasses.replace(base, finest_patch_size=base.patch_size))
+    assert np.array_equal(same, complete(image, hole, None, base))

@@ -126,6 +126,9 @@ class CompletionSettings:
     #: peel is affordable (there the ring-by-ring copy has context on one side only and can run
     #: away: Kodak kodim09's sky got a sail band, -5 dB)
     border_telea: bool = False
+    #: patch size on the finest level only (0: patch_size). Coarser levels, which lay out the
+    #: fill, keep patch_size; a smaller finest patch may copy finer grain (the anchor uses 3 px)
+    finest_patch_size: int = 0
     seed: int = 0
 
     @property
@@ -662,6 +665,8 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         check()
         if li == 0 and not settings.texture_finest:
             images[0] = np.ascontiguousarray(images[0][..., :3])
+        if li == 0 and settings.finest_patch_size > 0:
+            settings = replace(settings, patch_size=settings.finest_patch_size | 1)
         level = _new_level(images, holes, samplings, li, settings)
         if prev is None:
             level, est = _coarsest(level, images, holes, samplings, li, hole, settings, check)
