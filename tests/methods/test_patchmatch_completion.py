@@ -208,8 +208,8 @@ def _start_costs(image: np.ndarray, hole: np.ndarray, settings: CompletionSettin
     seen: list[float] = []
     energy = completion.start_energy
 
-    def spy(level, mode="all"):
-        seen.append(energy(level, mode))
+    def spy(level, mode="all", est=None):
+        seen.append(energy(level, mode, est))
         return seen[-1]
 
     try:

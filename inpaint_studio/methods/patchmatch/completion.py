@@ -61,7 +61,9 @@ class CompletionSettings:
     #: one whose converged fill has the lower mean patch cost, see start_energy)
     init: str = "auto"
     #: with init "best": the targets whose patch costs are averaged: "all" (every target patch
-    #: overlapping the hole) or "hole" (only targets centred inside the hole)
+    #: overlapping the hole), "hole" (only targets centred inside the hole) or "relative" (every
+    #: target, each cost over its patch's colour variance plus the median one, so a smooth fill
+    #: does not win just by being smooth)
     start_energy: str = "all"
     #: sources examined per pixel by the onion-peel start
     init_candidates: int = 3000
@@ -605,13 +607,24 @@ def _start(level: _Level, image: np.ndarray, onion: bool, settings: CompletionSe
     return est
 
 
-def start_energy(level: _Level, mode: str = "all") -> float:
+def _patch_variance(est: np.ndarray, ys: np.ndarray, xs: np.ndarray, size: int) -> np.ndarray:
+    """Colour variance of each target's patch in the estimate (mean over the 3 channels)."""
+    rgb = est[..., :3].astype(np.float32)
+    mean = cv2.blur(rgb, (size, size))
+    sq = cv2.blur(rgb * rgb, (size, size))
+    return np.maximum(sq - mean * mean, 0.0).mean(axis=2)[ys, xs].astype(np.float64)
+
+
+def start_energy(level: _Level, mode: str = "all", est: np.ndarray | None = None) -> float:
     """Mean nearest-neighbour patch cost of a converged level (the EM energy per target).
 
     Why: of two fills from different starts, the one whose patches all have close matches in the
     known area is the more self-consistent completion (Wexler et al. 2007's objective).
     """
     cost = level.cost.astype(np.float64)
+    if mode == "relative" and est is not None and len(cost):
+        var = _patch_variance(est, level.ys, level.xs, 2 * level.r + 1)
+        cost = cost / (var + max(float(np.median(var)), 1e-6))
     if mode == "hole":
         cost = cost[level.hole[level.ys, level.xs]]
     return float(cost.mean()) if len(cost) else 0.0
@@ -633,7 +646,8 @@ def _coarsest(level: _Level, images: list, holes: list, samplings: list, li: int
     est_t = _em(other, _start(other, images[li], False, settings), settings, li, True, check)
     engine.seed_rng(int(settings.seed) & 0x7FFFFFFF)
     est = _em(level, _start(level, images[li], True, settings), settings, li, True, check)
-    if start_energy(other, settings.start_energy) < start_energy(level, settings.start_energy):
+    mode = settings.start_energy
+    if start_energy(other, mode, est_t) < start_energy(level, mode, est):
         return other, est_t
     return level, est
 
