@@ -87,3 +87,167 @@ def test_detail_sigma_zero_takes_the_best_patches_whole():
     # whole best patches keep more of the texture's contrast than the fine band alone
     assert winner[hole].std() >= mean_like[hole].std() - 1e-3
     assert winner[hole].std() > 0.6 * truth[hole].std()
+
+
+def _grain(image, mask):
+    """Mean horizontal |difference| of the grey image over ``mask``."""
+    return float(np.abs(np.diff(image.mean(axis=2), axis=1))[mask[:, 1:]].mean())
+
+
+def test_detail_gain_adds_the_best_patches_grain_inside_and_keeps_the_edge():
+    rng = np.random.default_rng(4)
+    image = np.clip(0.5 + rng.normal(0.0, 0.1, (96, 96, 1)), 0.0, 1.0).repeat(3, axis=2).astype(np.float32)
+    hole = np.zeros(image.shape[:2], bool)
+    hole[28:68, 28:68] = True
+    image[hole] = 0
+    base = CompletionSettings(patch_size=5, min_size=16, seed=1, detail_sigma=1.0, detail_ramp=4.0)
+    plain = complete(image, hole, None, base)
+    gained = complete(image, hole, None, dataclasses.replace(base, detail_gain=2.0))
+    inner = np.zeros_like(hole)
+    inner[34:62, 34:62] = True
+    # twice the fine band: clearly more grain in the interior ...
+    assert _grain(gained, inner) > 1.3 * _grain(plain, inner)
+    # ... while the edge pixels (depth 1 of the ramp's 4) change far less than the interior
+    edge = hole & ~np.pad(hole[1:-1, 1:-1] & hole[:-2, 1:-1] & hole[2:, 1:-1] & hole[1:-1, :-2]
+                          & hole[1:-1, 2:], 1)
+    assert np.abs(gained - plain)[edge].mean() < 0.5 * np.abs(gained - plain)[inner].mean()
+
+
+def test_scratch_ramp_changes_only_the_narrow_components():
+    rng = np.random.default_rng(6)
+    image = np.clip(0.5 + rng.normal(0.0, 0.1, (96, 128, 1)), 0.0, 1.0).repeat(3, axis=2).astype(np.float32)
+    hole = np.zeros(image.shape[:2], bool)
+    hole[20:60, 20:60] = True  # wide: 20 px deep
+    hole[75:78, 10:120] = True  # a 3 px scratch
+    image[hole] = 0
+    base = CompletionSettings(patch_size=5, min_size=16, seed=1, texture_min_radius=6.0)
+    plain = complete(image, hole, None, base)
+    sharp = complete(image, hole, None, dataclasses.replace(base, scratch_ramp=0.0))
+    scratch = np.zeros_like(hole)
+    scratch[75:78, 10:120] = True
+    # the scratch takes the best patches whole (more grain), the wide hole keeps the general ramp
+    assert _grain(sharp, scratch) > 1.1 * _grain(plain, scratch)
+    assert np.array_equal(sharp[20:60, 20:60], plain[20:60, 20:60])
+
+
+def test_border_telea_applies_to_wide_holes_at_the_border_only():
+    from inpaint_studio.methods.patchmatch.completion import _border_start
+
+    on = CompletionSettings(texture_min_radius=6.0, border_telea=True)
+    wide_at_top = np.zeros((64, 96), bool)
+    wide_at_top[:30, 20:70] = True
+    scratch_at_side = np.zeros((64, 96), bool)
+    scratch_at_side[30:33, :] = True  # crosses the image, 2 px deep
+    wide_inside = np.zeros((64, 96), bool)
+    wide_inside[15:50, 20:70] = True
+    assert _border_start(wide_at_top, on)
+    # scratches keep the onion start (measured: the Telea start costs them 0.08 dB)
+    assert not _border_start(scratch_at_side, on)
+    assert not _border_start(wide_inside, on)
+    assert not _border_start(wide_at_top, dataclasses.replace(on, border_telea=False))
+    # and the fill itself runs with it
+    image = np.random.default_rng(0).random((64, 96, 3)).astype(np.float32)
+    image[wide_at_top] = 0
+    out = complete(image, wide_at_top, None, dataclasses.replace(on, patch_size=5, min_size=16, seed=1))
+    assert np.isfinite(out).all() and np.array_equal(out[~wide_at_top], image[~wide_at_top])
+
+
+def _sky_above_a_sail(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Blue sky (a faint vertical gradient) over a white sail with a dark blue band at its top;
+    the hole covers the sky up to the image's top edge (Kodak kodim09's layout)."""
+    h, w = 96, 128
+    yy = np.linspace(0.0, 1.0, h)[:, None] * np.ones((1, w))
+    image = np.stack([0.45 + 0.1 * yy, 0.65 + 0.1 * yy, 0.95 + 0.0 * yy], -1).astype(np.float32)
+    image += rng.normal(0.0, 0.01, image.shape).astype(np.float32)
+    image[40:, 40:90] = (0.95, 0.95, 0.92)
+    image[40:52, 40:90] = (0.1, 0.15, 0.5)
+    image[80:] = (0.1, 0.3, 0.4)
+    hole = np.zeros((h, w), bool)
+    hole[:30, 20:110] = True
+    return image, hole
+
+
+def _flat_by_a_textured_object(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A flat grey-green background with a yellow checkered disc; the hole is background only,
+    right next to the disc (kodim23's parrot against bokeh)."""
+    h, w = 96, 128
+    image = np.full((h, w, 3), (0.35, 0.4, 0.35), np.float32)
+    image += rng.normal(0.0, 0.005, image.shape).astype(np.float32)
+    yy, xx = np.mgrid[:h, :w]
+    disc = (yy - 48) ** 2 + (xx - 40) ** 2 < 26 ** 2
+    checker = 0.15 * ((yy // 3 + xx // 3) % 2)
+    image[disc] = np.stack([0.85 + checker, 0.7 + checker, 0.1 + 0.0 * checker], -1)[disc]
+    hole = np.zeros((h, w), bool)
+    hole[25:75, 68:108] = True
+    return image, hole
+
+
+def _fill_error(case, init: str) -> float:
+    image, hole = case(np.random.default_rng(0))
+    out = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None,
+                   CompletionSettings(init=init, seed=1))
+    return float(np.sqrt(np.mean((out[hole] - image[hole]) ** 2)))
+
+
+def test_with_the_best_start_a_hole_in_the_sky_at_the_top_border_is_filled_with_sky_not_sail():
+    # the onion peel (the "auto" start here) copies the sail's band up into the sky
+    assert _fill_error(_sky_above_a_sail, "auto") > 0.2
+    assert _fill_error(_sky_above_a_sail, "best") < 0.03
+
+
+def test_with_the_best_start_a_flat_hole_next_to_a_textured_object_stays_flat():
+    # the onion peel grows the yellow disc into the hole; the best start keeps the background
+    assert _fill_error(_flat_by_a_textured_object, "auto") > 0.1
+    assert _fill_error(_flat_by_a_textured_object, "best") < 0.08
+
+
+def _start_costs(image: np.ndarray, hole: np.ndarray, settings: CompletionSettings):
+    """The fill and the two starts' patch costs (Telea's first) that init "best" compared."""
+    from inpaint_studio.methods.patchmatch import completion
+
+    seen: list[float] = []
+    energy = completion.start_energy
+
+    def spy(level, mode="all", est=None):
+        seen.append(energy(level, mode, est))
+        return seen[-1]
+
+    try:
+        completion.start_energy = spy
+        out = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None, settings)
+    finally:
+        completion.start_energy = energy
+    return out, seen
+
+
+def test_the_best_start_keeps_the_start_of_lower_patch_cost():
+    settings = CompletionSettings(init="best", seed=1)
+    image, hole = _sky_above_a_sail(np.random.default_rng(0))
+    _, (telea_cost, onion_cost) = _start_costs(image, hole, settings)
+    assert telea_cost < onion_cost
+    # a hole inside the checkered disc: the onion start (copied checker) wins, and then the fill
+    # is exactly init "auto"'s (the onion run sees the same random numbers)
+    image, hole = _flat_by_a_textured_object(np.random.default_rng(0))
+    hole[:] = False
+    hole[34:48, 30:50] = True
+    best, (telea_cost, onion_cost) = _start_costs(image, hole, settings)
+    assert onion_cost < telea_cost
+    auto = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None,
+                    dataclasses.replace(settings, init="auto"))
+    assert np.array_equal(best, auto)
+
+
+def test_finest_patch_size_changes_only_the_finest_level():
+    image, hole = _sky_above_a_sail(np.random.default_rng(0))
+    image[hole] = 0
+    base = CompletionSettings(seed=1)
+    seen: dict[int, list[np.ndarray]] = {0: [], 3: []}
+    for size in seen:
+        settings = dataclasses.replace(base, finest_patch_size=size)
+        complete(image, hole, None, settings, on_level=lambda i, n, est, size=size: seen[size].append(est))
+    # the coarser levels (the layout) are the same; only the last one differs
+    for coarse, small in zip(seen[0][:-1], seen[3][:-1], strict=True):
+        assert np.array_equal(coarse, small)
+    assert not np.array_equal(seen[0][-1], seen[3][-1])
+    same = complete(image, hole, None, dataclasses.replace(base, finest_patch_size=base.patch_size))
+    assert np.array_equal(same, complete(image, hole, None, base))

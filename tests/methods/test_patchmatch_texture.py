@@ -251,3 +251,72 @@ def test_feature_weights_are_zero_at_the_edge_and_near_narrow_holes_and_full_dee
     deep = CompletionSettings(texture_weight=8.0, texture_min_radius=24.0)
     assert not feature_weights(hole, ys, xs, 2, deep, 1.0).any()
     assert feature_weights(hole, ys, xs, 2, deep, 2.0)[(ys == 24) & (xs == 24)] == 1.0
+
+
+@pytest.mark.parametrize("adaptation", _ADAPTATIONS)
+def test_targets_with_feature_weight_zero_do_not_read_the_feature_channels(adaptation):
+    # edge and scratch targets (weight 0) cost what the colour-only path costs: the kernel skips
+    # their feature loop, so NaN there changes nothing (and a weighted target does see it)
+    rng = np.random.default_rng(5)
+    r = 2
+    tgt3 = rng.random((40, 40, 3)).astype(np.float32)
+    src3 = rng.random((1, 30, 30, 3)).astype(np.float32)
+    tgt = np.concatenate([tgt3, np.full((40, 40, 2), np.nan, np.float32)], 2)
+    src = np.concatenate([src3, rng.random((1, 30, 30, 2)).astype(np.float32)], 3)
+    ys, xs, nk, ny, nx = _field(rng, 50, 30, 30, r)
+    gmin, gmax, bmax = adaptation
+    adapt = gmin < gmax or bmax > 0
+    base, _ = _costs(tgt3, src3, (ys, xs, nk, ny, nx), r, adaptation)
+    cost = np.zeros(len(ys), np.float32)
+    ab = np.zeros((len(ys), 6), np.float32)
+    fw = np.zeros(len(ys), np.float32)
+    fw[0] = 1.0
+    engine.evaluate_all(tgt, ys, xs, src, nk, ny, nx, cost, ab, r, adapt, gmin, gmax, bmax, fw)
+    np.testing.assert_allclose(cost[1:], base[1:], rtol=1e-5)
+    assert not np.isfinite(cost[0]) or cost[0] >= 1e29
+
+
+def _flat_hole_by_a_busy_edge(seed=0, height=96, width=128):
+    """A smooth vertical ramp with a strip of noise on the left; the hole lies mostly in the ramp
+    and touches the noise along its left side."""
+    rng = np.random.default_rng(seed)
+    yy = np.mgrid[0:height, 0:width][0]
+    image = np.repeat((0.3 + 0.4 * yy / height)[..., None], 3, axis=2).astype(np.float32)
+    image[:, :40] = np.clip(image[:, :40] + rng.normal(0.0, 0.12, (height, 40, 1)), 0.0, 1.0)
+    hole = np.zeros((height, width), bool)
+    hole[16:80, 30:100] = True
+    return image, hole
+
+
+def test_ring_feature_start_takes_the_busyness_of_most_of_the_edge():
+    from inpaint_studio.methods.patchmatch.completion import _ring_median_features
+
+    image, hole = _flat_hole_by_a_busy_edge()
+    feats = _texture_features(image, ~hole, 4)
+    est = np.concatenate([np.where(hole[..., None], 0.0, image), feats], axis=2).astype(np.float32)
+    diffused = cv2.inpaint(np.ascontiguousarray(feats[..., :1]), hole.astype(np.uint8), 5.0,
+                           cv2.INPAINT_TELEA)
+    _ring_median_features(est, hole, 7)
+    flat_level = float(np.median(feats[~hole & (np.arange(128) > 60)[None, :], 0]))
+    busy_level = float(np.median(feats[~hole & (np.arange(128) < 30)[None, :], 0]))
+    # the whole component starts at the flat majority's busyness, the colours are left alone
+    np.testing.assert_allclose(est[hole, 3], flat_level, atol=0.25 * (busy_level - flat_level))
+    assert np.array_equal(est[..., :3], np.where(hole[..., None], 0.0, image))
+    # a diffused start instead carries the busy strip's level into the hole's left part
+    left = hole & (np.arange(128) < 36)[None, :]
+    assert float(diffused[left].mean()) > flat_level + 0.5 * (busy_level - flat_level)
+
+
+@pytest.mark.parametrize("init", ["telea", "auto"])
+def test_with_a_ring_feature_start_a_flat_hole_by_a_busy_edge_stays_flat(init):
+    image, hole = _flat_hole_by_a_busy_edge()
+    truth = image.copy()
+    image[hole] = 0.0
+    settings = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03, init=init,
+                                  texture_weight=32.0, texture_fade=8.0, texture_min_radius=6.0,
+                                  feature_start="ring")
+    out = complete(image, hole, None, settings)
+    flat = hole.copy()
+    flat[:, :56] = False
+    noise = ~hole & (np.arange(128) < 40)[None, :]
+    assert _gradient_energy(out, flat) < 0.1 * _gradient_energy(truth, noise)

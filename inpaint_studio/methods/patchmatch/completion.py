@@ -55,9 +55,16 @@ class CompletionSettings:
     finest_fewer: int = 2
     #: remove the colour mismatch along the hole's edge after the last level
     match_boundary: bool = True
-    #: how the coarsest level starts: "onion" (ring-by-ring patch copy), "telea" (diffusion) or
-    #: "auto" (onion when the coarsest hole is small enough for its exhaustive search)
+    #: how the coarsest level starts: "onion" (ring-by-ring patch copy), "telea" (diffusion),
+    #: "auto" (onion when the coarsest hole is small enough for its exhaustive search) or "best"
+    #: (where "auto" would take the onion, run the coarsest level from both starts and keep the
+    #: one whose converged fill has the lower mean patch cost, see start_energy)
     init: str = "auto"
+    #: with init "best": the targets whose patch costs are averaged: "all" (every target patch
+    #: overlapping the hole), "hole" (only targets centred inside the hole) or "relative" (every
+    #: target, each cost over its patch's colour variance plus the median one, so a smooth fill
+    #: does not win just by being smooth)
+    start_energy: str = "all"
     #: sources examined per pixel by the onion-peel start
     init_candidates: int = 3000
     #: share of the best patches' detail swapped into the final (averaged) vote, 0..1
@@ -106,6 +113,24 @@ class CompletionSettings:
     #: match on colour only; a fill whose holes are all this narrow skips the features entirely
     #: (scratches: the same output and speed as without features)
     texture_min_radius: float = 0.0
+    #: how the feature channels start inside the hole on the coarsest level: "copy" (as the
+    #: colours: diffused or onion-copied) or "ring" (each hole component gets the median of the
+    #: known features in a ring around it, so busyness at one part of the edge does not spread
+    #: into a flat hole)
+    feature_start: str = "copy"
+    #: gain on the best patches' fine band in the final vote (with detail_sigma > 0): above 1
+    #: re-injects more of the copied grain on top of the averaged vote's low band
+    detail_gain: float = 1.0
+    #: detail_ramp for scratches (components no deeper than texture_min_radius; < 0: detail_ramp).
+    #: A scratch is all edge, so the general ramp keeps it on the smooth mean
+    scratch_ramp: float = -1.0
+    #: with init "auto": a hole reaching the crop's border starts from Telea even when the onion
+    #: peel is affordable (there the ring-by-ring copy has context on one side only and can run
+    #: away: Kodak kodim09's sky got a sail band, -5 dB)
+    border_telea: bool = False
+    #: patch size on the finest level only (0: patch_size). Coarser levels, which lay out the
+    #: fill, keep patch_size; a smaller finest patch may copy finer grain (the anchor uses 3 px)
+    finest_patch_size: int = 0
     seed: int = 0
 
     @property
@@ -202,6 +227,19 @@ def _features_wanted(hole: np.ndarray, settings: CompletionSettings) -> bool:
     return bool(_wide(hole, settings.texture_min_radius).any())
 
 
+def _touches_border(hole: np.ndarray) -> bool:
+    """Whether the hole reaches the image's edge."""
+    return bool(hole[0].any() or hole[-1].any() or hole[:, 0].any() or hole[:, -1].any())
+
+
+def _border_start(hole: np.ndarray, settings: CompletionSettings) -> bool:
+    """Whether ``border_telea`` applies: a wide component (not a scratch) of the full-resolution
+    hole reaches the border."""
+    if not settings.border_telea:
+        return False
+    return _touches_border(_wide(hole, settings.texture_min_radius))
+
+
 def _diffuse(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Diffusion start for every channel: the colours in one (fast) pass, features separately."""
     colours = diffusion_fill(np.ascontiguousarray(image[..., :3]), hole, 5.0, cv2.INPAINT_TELEA)
@@ -209,6 +247,24 @@ def _diffuse(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
         return colours
     rest = diffusion_fill(np.ascontiguousarray(image[..., 3:]), hole, 5.0, cv2.INPAINT_TELEA)
     return np.concatenate([colours, rest.reshape(*hole.shape, -1)], axis=2)
+
+
+def _ring_median_features(est: np.ndarray, hole: np.ndarray, width: int) -> None:
+    """Set the feature channels of each hole component to the median of the known features in a
+    ``width``-pixel ring around it (in place).
+
+    Why: a diffused (or edge-copied) feature start carries the busyness of a textured stretch of
+    the edge deep into the hole, and the completion then fills a flat region with texture
+    (Kodak kodim23's background under coarse-only texture matching). The ring's median follows the
+    majority of the surroundings instead of their loudest part.
+    """
+    count, labels = cv2.connectedComponents(hole.view(np.uint8), connectivity=8)
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    for label in range(1, count):
+        comp = labels == label
+        ring = (cv2.dilate(comp.view(np.uint8), kernel) > 0) & ~hole
+        if ring.any():
+            est[comp, 3:] = np.median(est[ring, 3:], axis=0)
 
 
 def _by_threes(op: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
@@ -410,6 +466,15 @@ class _Level:
                     self.ab, self.wconf, self.r, inv, winner)
 
 
+def _ramp_map(hole: np.ndarray, depth: np.ndarray, settings: CompletionSettings) -> np.ndarray | np.float32:
+    """The detail ramp's length per pixel: ``scratch_ramp`` in narrow components, else detail_ramp."""
+    ramp = np.float32(settings.detail_ramp)
+    if settings.scratch_ramp < 0.0 or settings.texture_min_radius <= 0.0:
+        return ramp
+    narrow = hole & ~_wide(hole, settings.texture_min_radius, depth)
+    return np.where(narrow, np.float32(max(settings.scratch_ramp, 1e-3)), ramp)
+
+
 def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) -> np.ndarray:
     """Averaged vote plus a share of the best patch's detail.
 
@@ -426,11 +491,14 @@ def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) ->
     diff = sharp - est
     detail = diff
     if settings.detail_sigma > 0:
-        detail = diff - cv2.GaussianBlur(diff, (0, 0), settings.detail_sigma)
+        # the best patches' fine band (times the gain) replaces the mean's: est's low band stays
+        gain = np.float32(settings.detail_gain)
+        detail = diff + (gain - 1) * sharp - cv2.GaussianBlur(diff + (gain - 1) * sharp, (0, 0),
+                                                              settings.detail_sigma)
     share = np.float32(settings.detail)
     if settings.detail_ramp > 0.0:
         depth = cv2.distanceTransform(level.hole.view(np.uint8), cv2.DIST_L2, 5)
-        share = share * np.clip(depth / np.float32(settings.detail_ramp), 0.0, 1.0)[..., None]
+        share = share * np.clip(depth / _ramp_map(level.hole, depth, settings), 0.0, 1.0)[..., None]
     out = np.clip(est + share * detail, 0.0, 1.0)
     return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -490,6 +558,100 @@ def _edge_diffusion(est: np.ndarray, image: np.ndarray, hole: np.ndarray,
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _new_level(images: list, holes: list, samplings: list, li: int, settings: CompletionSettings) -> _Level:
+    """Level ``li`` with its per-target feature weights."""
+    level = _Level(images[li], holes[li], samplings[li], settings)
+    if images[li].shape[2] > 3:
+        level.fw = feature_weights(holes[li], level.ys, level.xs, level.r, settings, float(2 ** li))
+    return level
+
+
+def _em(level: _Level, est: np.ndarray, settings: CompletionSettings, li: int, first: bool,
+        check: Callable[[], None]) -> np.ndarray:
+    """One level's EM: PatchMatch sweeps and votes (the coarsest level, ``first``, gets more)."""
+    est = np.ascontiguousarray(est, dtype=np.float32)
+    level.evaluate(est, settings)
+    if not first:
+        # rebuild the estimate from the upsampled field with this level's (sharper) sources
+        level.vote(est, winner=li < settings.winner_levels)
+        level.evaluate(est, settings)
+    iterations = 2 * settings.iterations if first else settings.iterations
+    if li == 0 and not first:
+        iterations = max(1, iterations - settings.finest_fewer)
+    for it in range(iterations):
+        # a random field needs a few sweeps before its vote means anything
+        sweeps = settings.init_sweeps if first and it == 0 else 1
+        radius = 0 if first else settings.fine_search_radius * settings.patch_size
+        for sw in range(sweeps):
+            level.sweep(est, settings, reverse=bool((it + sw) % 2), max_radius=radius)
+        check()
+        if li == 0 and it == iterations - 1 and settings.detail > 0.0:
+            est = _final_vote(level, est, settings)
+            continue
+        level.vote(est, winner=li < settings.winner_levels)
+        level.evaluate(est, settings)
+    return est
+
+
+def _start(level: _Level, image: np.ndarray, onion: bool, settings: CompletionSettings) -> np.ndarray:
+    """The coarsest level's starting estimate (onion peel or diffusion) and a random field."""
+    if onion:
+        est = image.copy()
+        engine.onion_init(est, level.hole, level.src, level.vk, level.vy, level.vx, level.r,
+                          settings.init_candidates)
+    else:
+        est = _diffuse(image, level.hole)
+    if settings.feature_start == "ring" and est.shape[2] > 3:
+        _ring_median_features(est, level.hole, settings.patch_size)
+    engine.random_init(level.ys, level.nk, level.ny, level.nx, level.vk, level.vy, level.vx)
+    return est
+
+
+def _patch_variance(est: np.ndarray, ys: np.ndarray, xs: np.ndarray, size: int) -> np.ndarray:
+    """Colour variance of each target's patch in the estimate (mean over the 3 channels)."""
+    rgb = est[..., :3].astype(np.float32)
+    mean = cv2.blur(rgb, (size, size))
+    sq = cv2.blur(rgb * rgb, (size, size))
+    return np.maximum(sq - mean * mean, 0.0).mean(axis=2)[ys, xs].astype(np.float64)
+
+
+def start_energy(level: _Level, mode: str = "all", est: np.ndarray | None = None) -> float:
+    """Mean nearest-neighbour patch cost of a converged level (the EM energy per target).
+
+    Why: of two fills from different starts, the one whose patches all have close matches in the
+    known area is the more self-consistent completion (Wexler et al. 2007's objective).
+    """
+    cost = level.cost.astype(np.float64)
+    if mode == "relative" and est is not None and len(cost):
+        var = _patch_variance(est, level.ys, level.xs, 2 * level.r + 1)
+        cost = cost / (var + max(float(np.median(var)), 1e-6))
+    if mode == "hole":
+        cost = cost[level.hole[level.ys, level.xs]]
+    return float(cost.mean()) if len(cost) else 0.0
+
+
+def _coarsest(level: _Level, images: list, holes: list, samplings: list, li: int, hole: np.ndarray,
+              settings: CompletionSettings, check: Callable[[], None]) -> tuple[_Level, np.ndarray]:
+    """Start and converge the coarsest level; with init "best", from both starts, keeping the
+    one of lower patch cost. The Telea run goes first so the onion run (and, when it wins, the
+    rest of the pyramid) sees the same random numbers as init "auto"."""
+    # the ring-by-ring start searches exhaustively: affordable on a coarse level only
+    affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET
+    auto = settings.init in ("auto", "best") and affordable and not _border_start(hole, settings)
+    onion = settings.init == "onion" or auto
+    if not (settings.init == "best" and onion):
+        est = _start(level, images[li], onion, settings)
+        return level, _em(level, est, settings, li, True, check)
+    other = _new_level(images, holes, samplings, li, settings)
+    est_t = _em(other, _start(other, images[li], False, settings), settings, li, True, check)
+    engine.seed_rng(int(settings.seed) & 0x7FFFFFFF)
+    est = _em(level, _start(level, images[li], True, settings), settings, li, True, check)
+    mode = settings.start_energy
+    if start_energy(other, mode, est_t) < start_energy(level, mode, est):
+        return other, est_t
+    return level, est
+
+
 def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, settings: CompletionSettings,
              on_level: Callback | None = None, check: Callable[[], None] | None = None) -> np.ndarray:
     """Fill ``hole`` of a float32 HxWx3 image by multi-scale PatchMatch; returns a new image.
@@ -517,20 +679,11 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         check()
         if li == 0 and not settings.texture_finest:
             images[0] = np.ascontiguousarray(images[0][..., :3])
-        level = _Level(images[li], holes[li], samplings[li], settings)
-        if images[li].shape[2] > 3:
-            level.fw = feature_weights(holes[li], level.ys, level.xs, level.r, settings, float(2 ** li))
+        if li == 0 and settings.finest_patch_size > 0:
+            settings = replace(settings, patch_size=settings.finest_patch_size | 1)
+        level = _new_level(images, holes, samplings, li, settings)
         if prev is None:
-            # the ring-by-ring start searches exhaustively: affordable on a coarse level only
-            affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET
-            if settings.init == "onion" or (settings.init == "auto" and affordable):
-                est = images[li].copy()
-                engine.onion_init(est, level.hole, level.src, level.vk, level.vy, level.vx, level.r,
-                                  settings.init_candidates)
-            else:
-                est = _diffuse(images[li], holes[li])
-            engine.random_init(level.ys, level.nk, level.ny, level.nx, level.vk, level.vy, level.vx)
-            iterations = 2 * settings.iterations
+            level, est = _coarsest(level, images, holes, samplings, li, hole, settings, check)
         else:
             h, w = holes[li].shape
             up = _resize(est[..., :images[li].shape[2]], (w, h), cv2.INTER_LINEAR)
@@ -538,27 +691,7 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
             level.upsample_from(prev)
             if settings.match_blur > 0.0:
                 level.match_on_lowpass(settings.match_blur)
-            iterations = settings.iterations
-            if li == 0:
-                iterations = max(1, iterations - settings.finest_fewer)
-        est = np.ascontiguousarray(est, dtype=np.float32)
-        level.evaluate(est, settings)
-        if prev is not None:
-            # rebuild the estimate from the upsampled field with this level's (sharper) sources
-            level.vote(est, winner=li < settings.winner_levels)
-            level.evaluate(est, settings)
-        for it in range(iterations):
-            # a random field needs a few sweeps before its vote means anything
-            sweeps = settings.init_sweeps if prev is None and it == 0 else 1
-            radius = 0 if prev is None else settings.fine_search_radius * settings.patch_size
-            for sw in range(sweeps):
-                level.sweep(est, settings, reverse=bool((it + sw) % 2), max_radius=radius)
-            check()
-            if li == 0 and it == iterations - 1 and settings.detail > 0.0:
-                est = _final_vote(level, est, settings)
-                continue
-            level.vote(est, winner=li < settings.winner_levels)
-            level.evaluate(est, settings)
+            est = _em(level, est, settings, li, False, check)
         if li == 0 and settings.match_boundary:
             est = _match_boundary(level, est, images[0], samplings[0])
         if li == 0:

@@ -42,7 +42,9 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
     Without colour adaptation: plain SSD, abandoned once it exceeds ``bound``. With it: the
     least-squares per-channel gain/bias (clamped to [gmin, gmax] and +-bmax) is applied to the
     source first; ``ab`` receives (gain0..2, bias0..2). ``fw`` scales the extra channels' SSD
-    (the texture features' weight for this target, see ``feature_weights`` in completion.py).
+    (the texture features' weight for this target, see ``feature_weights`` in completion.py);
+    with ``fw == 0`` the feature channels are not read at all (edge and scratch targets cost what
+    they cost without features; the result is the same).
     """
     h, w = tgt.shape[0], tgt.shape[1]
     y0 = max(ty - r, 0) - ty
@@ -50,7 +52,7 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
     x0 = max(tx - r, 0) - tx
     x1 = min(tx + r, w - 1) - tx
     n = (y1 - y0 + 1) * (x1 - x0 + 1)
-    nc = tgt.shape[2]
+    nc = tgt.shape[2] if fw > 0.0 else 3
     if not adapt:
         limit = bound * n
         acc = 0.0
@@ -116,7 +118,7 @@ def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab, 
     term sum(d^2) - (sum d)^2 / m, so a candidate is dropped as soon as that exceeds the bound.
     """
     limit = bound * n
-    nc = tgt.shape[2]
+    nc = tgt.shape[2] if fw > 0.0 else 3
     s1 = np.zeros(3)
     s2 = np.zeros(3)
     extra = 0.0
