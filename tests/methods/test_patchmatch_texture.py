@@ -227,7 +227,9 @@ def test_a_fill_with_scratches_and_a_wide_hole_still_textures_the_wide_hole():
     truth = image.copy()
     hole = wide | _scratches(image.shape[:2])
     image[hole] = 0.0
-    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03)
+    # the onion start, as measured: with init "best" the smoother Telea start wins this case's
+    # patch-cost vote and keeps 41 % of the grain instead (the texture price in docs/benchmarks.md)
+    base = CompletionSettings(patch_size=7, min_size=16, seed=1, bias_max=0.03, init="auto")
     plain = complete(image, hole, None, base)
     featured = complete(image, hole, None, dataclasses.replace(
         base, texture_weight=8.0, texture_fade=4.0, texture_min_radius=6.0))

@@ -178,15 +178,17 @@ def fine_detail(source: np.ndarray, working_shape: tuple[int, int], gain: float)
 
 
 def content_aware_fill(image: np.ndarray, hole: np.ndarray, ctx: RunContext) -> np.ndarray:
-    """The ``patchmatch`` method's fill of this crop (its defaults, this fill's seed), without texture
-    matching: the consensus mix and detail gain were measured on that fill, and the feature channels
-    would cost time from the net's budget; with them the start is unmeasured."""
+    """The ``patchmatch`` method's fill of this crop (its defaults, this fill's seed) as it was when
+    the consensus mix and detail gain were measured on it: without texture matching (the feature
+    channels would also cost time from the net's budget) and with the "auto" coarsest start."""
+    from dataclasses import replace
+
     from inpaint_studio.methods.patchmatch.completion import complete
     from inpaint_studio.methods.patchmatch.method import PatchMatchParams, settings_for
 
     start = PatchMatchParams(texture_matching="off")
-    return complete(image, hole, None, settings_for(start, int(ctx.seed)),
-                    check=ctx.check_cancelled)
+    settings = replace(settings_for(start, int(ctx.seed)), init="auto")
+    return complete(image, hole, None, settings, check=ctx.check_cancelled)
 
 
 def fit_settings(params: DipParams) -> Any:
