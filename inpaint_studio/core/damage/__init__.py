@@ -1,10 +1,11 @@
 """Find scratches, hairs and dust on scanned photos and turn them into an editable soft mask.
 
-Scratches: classical image processing (numpy + OpenCV): a two-sided contrast finds features thinner
-than ``max_size`` that are brighter or darker than both their sides (edges are not), a local texture
-estimate keeps busy image regions from lighting up, shape tests keep long thin lines, and a colour
-test drops structure that has a hue of its own. See :mod:`.detect` for the pipeline. Dust: a small
-classifier trained on the photo itself at detect time, on synthetic specks drawn onto it
+Classical image processing (numpy + OpenCV): a two-sided contrast finds features thinner than
+``max_size`` that are brighter or darker than both their sides (edges are not), a local texture
+estimate keeps busy image regions from lighting up, shape tests keep long thin lines (scratches) and
+small isolated blobs (dust), and a colour test drops structure that has a hue of its own. See
+:mod:`.detect` for the pipeline. Optionally (``DamageOptions.dust_finder="learned"``) dust comes from
+a small classifier trained on the photo itself at detect time, on synthetic specks drawn onto it
 (:mod:`.learned`), so the photo's own dots, gravel and foliage gaps are what it learns to ignore.
 """
 

@@ -7,7 +7,7 @@ photo's own structure: so we draw hairs, scratches, cracks and specks (:mod:`.sy
 the photo, compute the per-pixel features (:mod:`.features`) and fit a small classifier (:mod:`.mlp`)
 that tells the injected defects from everything the photo already contains. No weights are shipped
 or downloaded; training happens once per photo (:func:`fit`) and moving the sensitivity or size
-sliders only re-thresholds the cached probabilities (:meth:`LearnedDetector.mask`).
+sliders only re-thresholds the cached probabilities (:meth:`LearnedDetector.dust`).
 
 Real old scans carry real damage, which must not become "photo structure" for the classifier: the
 pixels the classical detector flags are left out of the negatives.
@@ -131,10 +131,12 @@ class LearnedDetector:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def probabilities(self, pixels: np.ndarray, *, cancel: Callable[[], bool] | None = None,
-                      tile: int = classical.TILE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      tile: int = classical.TILE, key: tuple | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(line, speck) probability maps of ``pixels`` (HxW uint8 0..255, computed tile by tile) and
-        the speck contrast (uint8, 1/512 steps) that the sensitivity's contrast floor reads."""
-        key = fingerprint(pixels)
+        the speck contrast (uint8, 1/512 steps) that the sensitivity's contrast floor reads.
+        ``key``: ``pixels``' :func:`fingerprint` when the caller has it already."""
+        key = key or fingerprint(pixels)
         with self._lock:
             if key in self._seen:
                 return self._seen[key]
@@ -163,13 +165,13 @@ class LearnedDetector:
         return line, speck, contrast
 
     def dust(self, pixels: np.ndarray, options: DamageOptions, *, cancel: Callable[[], bool] | None = None,
-             tuning: LearnedTuning = LEARNED) -> np.ndarray:
+             tuning: LearnedTuning = LEARNED, key: tuple | None = None) -> np.ndarray:
         """bool HxW: the specks for ``options`` (cheap once the probabilities are cached).
 
         The sensitivity only moves the probability threshold and the size tests are made at a fixed
         level, so a higher sensitivity never loses a pixel.
         """
-        line, speck, contrast = self.probabilities(pixels, cancel=cancel)
+        line, speck, contrast = self.probabilities(pixels, cancel=cancel, key=key)
         s = float(options.sensitivity)
         threshold = 1.0 / (1.0 + np.exp(-(1.0 - s) * tuning.logit_lo))
         found = speck > threshold * 255
@@ -197,10 +199,7 @@ def _thick_enough(found: np.ndarray, min_size: int) -> np.ndarray:
     count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
     if count <= 1:
         return found
-    dist = cv2.distanceTransform(found.view(np.uint8), cv2.DIST_L2, 3)
-    half = np.zeros(count, np.float32)
-    np.maximum.at(half, labels.ravel(), dist.ravel())
-    keep = np.maximum(1.0, 2.0 * half - 1.0) >= min_size
+    keep = classical.component_widths(found, labels, count) >= min_size
     keep[0] = False
     return keep[labels]
 
@@ -294,9 +293,10 @@ _CACHE_LOCK = threading.Lock()
 
 def detector_for(pixels: np.ndarray, max_size: int, *, seed: int = 0,
                  cancel: Callable[[], bool] | None = None,
-                 tuning: LearnedTuning = LEARNED) -> LearnedDetector:
-    """The detector fitted to ``pixels`` (cached for the last two photos: slider moves only re-threshold)."""
-    key = (fingerprint(pixels), max_size, seed, tuning)
+                 tuning: LearnedTuning = LEARNED, key: tuple | None = None) -> LearnedDetector:
+    """The detector fitted to ``pixels`` (cached for the last two photos: slider moves only re-threshold).
+    ``key``: ``pixels``' :func:`fingerprint` when the caller has it already."""
+    key = (key or fingerprint(pixels), max_size, seed, tuning)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
