@@ -130,28 +130,6 @@ def test_scratch_ramp_changes_only_the_narrow_components():
     assert np.array_equal(sharp[20:60, 20:60], plain[20:60, 20:60])
 
 
-def test_border_telea_applies_to_wide_holes_at_the_border_only():
-    from inpaint_studio.methods.patchmatch.completion import _border_start
-
-    on = CompletionSettings(texture_min_radius=6.0, border_telea=True)
-    wide_at_top = np.zeros((64, 96), bool)
-    wide_at_top[:30, 20:70] = True
-    scratch_at_side = np.zeros((64, 96), bool)
-    scratch_at_side[30:33, :] = True  # crosses the image, 2 px deep
-    wide_inside = np.zeros((64, 96), bool)
-    wide_inside[15:50, 20:70] = True
-    assert _border_start(wide_at_top, on)
-    # scratches keep the onion start (measured: the Telea start costs them 0.08 dB)
-    assert not _border_start(scratch_at_side, on)
-    assert not _border_start(wide_inside, on)
-    assert not _border_start(wide_at_top, dataclasses.replace(on, border_telea=False))
-    # and the fill itself runs with it
-    image = np.random.default_rng(0).random((64, 96, 3)).astype(np.float32)
-    image[wide_at_top] = 0
-    out = complete(image, wide_at_top, None, dataclasses.replace(on, patch_size=5, min_size=16, seed=1))
-    assert np.isfinite(out).all() and np.array_equal(out[~wide_at_top], image[~wide_at_top])
-
-
 def _sky_above_a_sail(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Blue sky (a faint vertical gradient) over a white sail with a dark blue band at its top;
     the hole covers the sky up to the image's top edge (Kodak kodim09's layout)."""
@@ -208,8 +186,8 @@ def _start_costs(image: np.ndarray, hole: np.ndarray, settings: CompletionSettin
     seen: list[float] = []
     energy = completion.start_energy
 
-    def spy(level, mode="all", est=None):
-        seen.append(energy(level, mode, est))
+    def spy(level):
+        seen.append(energy(level))
         return seen[-1]
 
     try:
@@ -235,19 +213,3 @@ def test_the_best_start_keeps_the_start_of_lower_patch_cost():
     auto = complete(np.where(hole[..., None], 0.0, image).astype(np.float32), hole, None,
                     dataclasses.replace(settings, init="auto"))
     assert np.array_equal(best, auto)
-
-
-def test_finest_patch_size_changes_only_the_finest_level():
-    image, hole = _sky_above_a_sail(np.random.default_rng(0))
-    image[hole] = 0
-    base = CompletionSettings(seed=1)
-    seen: dict[int, list[np.ndarray]] = {0: [], 3: []}
-    for size in seen:
-        settings = dataclasses.replace(base, finest_patch_size=size)
-        complete(image, hole, None, settings, on_level=lambda i, n, est, size=size: seen[size].append(est))
-    # the coarser levels (the layout) are the same; only the last one differs
-    for coarse, small in zip(seen[0][:-1], seen[3][:-1], strict=True):
-        assert np.array_equal(coarse, small)
-    assert not np.array_equal(seen[0][-1], seen[3][-1])
-    same = complete(image, hole, None, dataclasses.replace(base, finest_patch_size=base.patch_size))
-    assert np.array_equal(same, complete(image, hole, None, base))

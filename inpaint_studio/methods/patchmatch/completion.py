@@ -63,11 +63,6 @@ class CompletionSettings:
     #: onion copying an island over people or a sail band into the sky (texture -0.04 to -0.06
     #: on object and thick holes: docs/benchmarks.md)
     init: str = "best"
-    #: with init "best": the targets whose patch costs are averaged: "all" (every target patch
-    #: overlapping the hole), "hole" (only targets centred inside the hole) or "relative" (every
-    #: target, each cost over its patch's colour variance plus the median one, so a smooth fill
-    #: does not win just by being smooth)
-    start_energy: str = "all"
     #: sources examined per pixel by the onion-peel start
     init_candidates: int = 3000
     #: share of the best patches' detail swapped into the final (averaged) vote, 0..1
@@ -127,13 +122,6 @@ class CompletionSettings:
     #: detail_ramp for scratches (components no deeper than texture_min_radius; < 0: detail_ramp).
     #: A scratch is all edge, so the general ramp keeps it on the smooth mean
     scratch_ramp: float = -1.0
-    #: with init "auto": a hole reaching the crop's border starts from Telea even when the onion
-    #: peel is affordable (there the ring-by-ring copy has context on one side only and can run
-    #: away: Kodak kodim09's sky got a sail band, -5 dB)
-    border_telea: bool = False
-    #: patch size on the finest level only (0: patch_size). Coarser levels, which lay out the
-    #: fill, keep patch_size; a smaller finest patch may copy finer grain (the anchor uses 3 px)
-    finest_patch_size: int = 0
     seed: int = 0
 
     @property
@@ -228,19 +216,6 @@ def _features_wanted(hole: np.ndarray, settings: CompletionSettings) -> bool:
     if settings.texture_weight <= 0.0:
         return False
     return bool(_wide(hole, settings.texture_min_radius).any())
-
-
-def _touches_border(hole: np.ndarray) -> bool:
-    """Whether the hole reaches the image's edge."""
-    return bool(hole[0].any() or hole[-1].any() or hole[:, 0].any() or hole[:, -1].any())
-
-
-def _border_start(hole: np.ndarray, settings: CompletionSettings) -> bool:
-    """Whether ``border_telea`` applies: a wide component (not a scratch) of the full-resolution
-    hole reaches the border."""
-    if not settings.border_telea:
-        return False
-    return _touches_border(_wide(hole, settings.texture_min_radius))
 
 
 def _diffuse(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -610,37 +585,26 @@ def _start(level: _Level, image: np.ndarray, onion: bool, settings: CompletionSe
     return est
 
 
-def _patch_variance(est: np.ndarray, ys: np.ndarray, xs: np.ndarray, size: int) -> np.ndarray:
-    """Colour variance of each target's patch in the estimate (mean over the 3 channels)."""
-    rgb = est[..., :3].astype(np.float32)
-    mean = cv2.blur(rgb, (size, size))
-    sq = cv2.blur(rgb * rgb, (size, size))
-    return np.maximum(sq - mean * mean, 0.0).mean(axis=2)[ys, xs].astype(np.float64)
-
-
-def start_energy(level: _Level, mode: str = "all", est: np.ndarray | None = None) -> float:
+def start_energy(level: _Level) -> float:
     """Mean nearest-neighbour patch cost of a converged level (the EM energy per target).
 
     Why: of two fills from different starts, the one whose patches all have close matches in the
-    known area is the more self-consistent completion (Wexler et al. 2007's objective).
+    known area is the more self-consistent completion (Wexler et al. 2007's objective). Measured
+    and dropped: only the targets centred in the hole (the same picks), and each cost over its
+    patch's variance so smooth fills do not win for being smooth (misses kodim09's sky).
     """
     cost = level.cost.astype(np.float64)
-    if mode == "relative" and est is not None and len(cost):
-        var = _patch_variance(est, level.ys, level.xs, 2 * level.r + 1)
-        cost = cost / (var + max(float(np.median(var)), 1e-6))
-    if mode == "hole":
-        cost = cost[level.hole[level.ys, level.xs]]
     return float(cost.mean()) if len(cost) else 0.0
 
 
-def _coarsest(level: _Level, images: list, holes: list, samplings: list, li: int, hole: np.ndarray,
+def _coarsest(level: _Level, images: list, holes: list, samplings: list, li: int,
               settings: CompletionSettings, check: Callable[[], None]) -> tuple[_Level, np.ndarray]:
     """Start and converge the coarsest level; with init "best", from both starts, keeping the
     one of lower patch cost. The Telea run goes first so the onion run (and, when it wins, the
     rest of the pyramid) sees the same random numbers as init "auto"."""
     # the ring-by-ring start searches exhaustively: affordable on a coarse level only
     affordable = int(level.hole.sum()) * min(len(level.vk), settings.init_candidates) <= _ONION_BUDGET
-    auto = settings.init in ("auto", "best") and affordable and not _border_start(hole, settings)
+    auto = settings.init in ("auto", "best") and affordable
     onion = settings.init == "onion" or auto
     if not (settings.init == "best" and onion):
         est = _start(level, images[li], onion, settings)
@@ -649,8 +613,7 @@ def _coarsest(level: _Level, images: list, holes: list, samplings: list, li: int
     est_t = _em(other, _start(other, images[li], False, settings), settings, li, True, check)
     engine.seed_rng(int(settings.seed) & 0x7FFFFFFF)
     est = _em(level, _start(level, images[li], True, settings), settings, li, True, check)
-    mode = settings.start_energy
-    if start_energy(other, mode, est_t) < start_energy(level, mode, est):
+    if start_energy(other) < start_energy(level):
         return other, est_t
     return level, est
 
@@ -682,11 +645,9 @@ def complete(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, s
         check()
         if li == 0 and not settings.texture_finest:
             images[0] = np.ascontiguousarray(images[0][..., :3])
-        if li == 0 and settings.finest_patch_size > 0:
-            settings = replace(settings, patch_size=settings.finest_patch_size | 1)
         level = _new_level(images, holes, samplings, li, settings)
         if prev is None:
-            level, est = _coarsest(level, images, holes, samplings, li, hole, settings, check)
+            level, est = _coarsest(level, images, holes, samplings, li, settings, check)
         else:
             h, w = holes[li].shape
             up = _resize(est[..., :images[li].shape[2]], (w, h), cv2.INTER_LINEAR)
