@@ -470,9 +470,8 @@ def _final_vote(level: _Level, est: np.ndarray, settings: CompletionSettings) ->
     detail = diff
     if settings.detail_sigma > 0:
         # the best patches' fine band (times the gain) replaces the mean's: est's low band stays
-        gain = np.float32(settings.detail_gain)
-        detail = diff + (gain - 1) * sharp - cv2.GaussianBlur(diff + (gain - 1) * sharp, (0, 0),
-                                                              settings.detail_sigma)
+        grain = diff + (np.float32(settings.detail_gain) - 1) * sharp
+        detail = grain - cv2.GaussianBlur(grain, (0, 0), settings.detail_sigma)
     share = np.float32(settings.detail)
     if settings.detail_ramp > 0.0:
         depth = cv2.distanceTransform(level.hole.view(np.uint8), cv2.DIST_L2, 5)
