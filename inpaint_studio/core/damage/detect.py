@@ -6,8 +6,9 @@ Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
   at probe distances up to the defect width. Lines and specks score their contrast in any orientation,
   straight or curved; a step edge or ramp (a real object boundary) scores ~0. The image is padded by
   replication, so a strip along the frame edge (scanner border) is a step, not a line.
-* Dust (``DamageOptions.dust_finder="classic"``, the default; "learned" is the per-photo learned
-  detector of :mod:`.learned`, which reuses these filters as its features): small components that beat the
+* Dust (``DamageOptions.dust_finder="classic"``; the default "learned" is the per-photo learned
+  detector of :mod:`.learned`, which reuses these filters as its features and keeps only specks
+  that touch a candidate of :func:`speck_candidates`): small components that beat the
   detail level of their surroundings (so texture does not light up), have no comparable speck a few
   px away (dust is sparse; gravel, foliage gaps and print dots are not) and are colourless relative
   to their surroundings (see colour below).

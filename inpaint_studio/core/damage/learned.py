@@ -251,7 +251,7 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
         if cancel is not None and cancel():
             raise FillCancelled("damage detection cancelled")
         crop = pixels[rows, cols]
-        options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size)
+        options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size, dust_finder="classic")
         known = classical.detect_damage(crop, options)
         unknown = cv2.dilate((known > 0).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         rgb = _float_rgb(crop)
