@@ -11,6 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 KODAK = SHARED / "datasets" / "kodak"
+OLD_PHOTOS = SHARED / "datasets" / "old_photos"
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +29,11 @@ def kodak_dir() -> Path:
     if not (KODAK / "images").is_dir():
         pytest.fail(f"shared Kodak dataset not found at {KODAK}")
     return KODAK
+
+
+@pytest.fixture(scope="session")
+def old_photos_dir() -> Path:
+    """The shared scans of damaged old prints (present on every developer machine and in CI)."""
+    if not OLD_PHOTOS.is_dir():
+        pytest.fail(f"shared old-photos dataset not found at {OLD_PHOTOS}")
+    return OLD_PHOTOS

@@ -94,10 +94,9 @@ def _detect_options(parser: argparse.ArgumentParser, title: str) -> None:
                        help="smallest defect kept, pixels across (default 1)")
     group.add_argument("--max-size", type=int, default=15, metavar="N",
                        help="widest scratch / largest speck, pixels across (default 15)")
-    group.add_argument("--dust-finder", choices=("classic", "learned"), default="classic",
-                       help="classic: filters and tests, instant (default); learned: a classifier fitted "
-                            "to this photo (5-15 s more; about twice the dust precision on synthetic dust, "
-                            "but check eyes: it has flagged pupils)")
+    group.add_argument("--dust-finder", choices=("classic", "learned"), default="learned",
+                       help="learned: a classifier fitted to this photo (default; 5-15 s more, about twice "
+                            "the dust precision on synthetic dust); classic: filters and tests, instant")
     group.add_argument("--ir-threshold", type=float, metavar="T",
                        help="0-1 sensitivity of the infrared dust channel, used automatically when IMAGE "
                             "is a 4-channel RGBI scan (Digital ICE, VueScan); higher finds fainter specks "

@@ -106,11 +106,11 @@ class DamagePanelView(QWidget):
         self.kind.setToolTip("What to look for: long thin scratches, small round specks, or both")
         self.dust_finder = QComboBox(self)
         self.dust_finder.setObjectName("damage_dust_finder")
-        self.dust_finder.addItem("Classic filters (instant)", "classic")
         self.dust_finder.addItem("Learned from this photo (5-15 s)", "learned")
+        self.dust_finder.addItem("Classic filters (instant)", "classic")
         self.dust_finder.setToolTip(
             "Learned: a small classifier fitted to this photo finds dust with fewer false alarms on\n"
-            "texture (foliage, fabric, wallpaper), but it can flag pupils: check the eyes")
+            "texture (foliage, fabric, wallpaper); classic: the filters alone, instant")
         self.sensitivity, sensitivity_row = _labelled_slider(
             self, "damage_sensitivity", 0, 100, 50, "%",
             "Higher finds fainter damage (and more false alarms)")

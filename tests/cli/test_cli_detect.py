@@ -82,6 +82,7 @@ def test_dust_finder_learned_finds_the_dust_and_leaves_the_sky(tmp_path: Path,
     from inpaint_studio.core.damage import learned
 
     scan, _scratch, dust = write_scan(tmp_path / "scan.png")
+    monkeypatch.setattr(learned, "_CACHE", type(learned._CACHE)())  # an earlier test fitted this scan
     fits: list[int] = []
     real_fit = learned.fit
     monkeypatch.setattr(learned, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))

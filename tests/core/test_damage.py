@@ -13,6 +13,9 @@ from inpaint_studio.core.damage import DamageOptions, defect_view, detect_damage
 from inpaint_studio.core.damage import detect as detect_module
 from inpaint_studio.core.errors import FillCancelled, InvalidInputError, InvalidParameterError
 
+#: the tests of the classical filters pin them (the default dust finder is the learned one)
+CLASSIC = DamageOptions(dust_finder="classic")
+
 
 def _flat(h: int = 200, w: int = 240, level: float = 0.5, seed: int = 0) -> np.ndarray:
     """A mid-grey photo with mild film-grain-like noise (uint8 RGB)."""
@@ -31,7 +34,7 @@ def _line(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], value: int,
 def test_bright_scratch_on_flat_background_is_found() -> None:
     img = _line(_flat(), (20, 30), (220, 170), 170)
     truth = _line(np.zeros_like(img), (20, 30), (220, 170), 255)[..., 0] > 128
-    mask = detect_damage(img)
+    mask = detect_damage(img, CLASSIC)
     assert mask.dtype == np.uint8 and mask.shape == img.shape[:2]
     assert (mask[truth] >= 128).mean() > 0.9
     # nothing away from the line (the mask grows ~3 px to cover the anti-aliased rim)
@@ -55,13 +58,13 @@ def test_step_edge_is_not_flagged() -> None:
     img = _flat()
     img[:, 120:] = np.clip(img[:, 120:].astype(int) + 80, 0, 255).astype(np.uint8)
     img = cv2.GaussianBlur(img, (0, 0), 0.8)
-    assert (detect_damage(img) >= 128).sum() == 0
+    assert (detect_damage(img, CLASSIC) >= 128).sum() == 0
 
 
 def test_speck_is_found_and_kind_filters_it() -> None:
     img = _flat()
     cv2.circle(img, (100, 80), 4, (40, 40, 40), -1, cv2.LINE_AA)
-    dust = detect_damage(img, DamageOptions(kind="dust"))
+    dust = detect_damage(img, DamageOptions("dust", dust_finder="classic"))
     assert dust[80, 100] == 255
     assert (dust >= 128).sum() < 200
     assert detect_damage(img, DamageOptions(kind="scratches")).max() == 0
@@ -70,39 +73,39 @@ def test_speck_is_found_and_kind_filters_it() -> None:
 def test_max_size_excludes_bigger_blobs() -> None:
     img = _flat()
     cv2.circle(img, (100, 80), 12, (40, 40, 40), -1, cv2.LINE_AA)
-    assert detect_damage(img, DamageOptions(kind="dust", max_size=30))[80, 100] == 255
-    assert detect_damage(img, DamageOptions(kind="dust", max_size=8))[80, 100] == 0
+    assert detect_damage(img, DamageOptions("dust", dust_finder="classic", max_size=30))[80, 100] == 255
+    assert detect_damage(img, DamageOptions("dust", dust_finder="classic", max_size=8))[80, 100] == 0
 
 
 def test_sensitivity_controls_faint_damage() -> None:
     img = _flat()
     cv2.circle(img, (100, 80), 3, (112, 112, 112), -1, cv2.LINE_AA)  # ~6 % darker than the grey
-    assert detect_damage(img, DamageOptions(kind="dust", sensitivity=0.0))[80, 100] == 0
-    assert detect_damage(img, DamageOptions(kind="dust", sensitivity=1.0))[80, 100] == 255
+    assert detect_damage(img, DamageOptions("dust", dust_finder="classic", sensitivity=0.0))[80, 100] == 0
+    assert detect_damage(img, DamageOptions("dust", dust_finder="classic", sensitivity=1.0))[80, 100] == 255
 
 
 def test_uint16_and_grey_give_the_same_mask_as_uint8() -> None:
     img = _line(_flat(), (20, 30), (220, 170), 170)
-    ref = detect_damage(img)
+    ref = detect_damage(img, CLASSIC)
     assert ref.max() == 255
     wide = img.astype(np.uint16) * 257
-    assert np.array_equal(detect_damage(wide), ref)
-    assert (detect_damage(img[..., 0]) >= 128).sum() == pytest.approx((ref >= 128).sum(), rel=0.05)
+    assert np.array_equal(detect_damage(wide, CLASSIC), ref)
+    assert (detect_damage(img[..., 0], CLASSIC) >= 128).sum() == pytest.approx((ref >= 128).sum(), rel=0.05)
 
 
 def test_tiles_give_the_same_result_as_one_piece(monkeypatch: pytest.MonkeyPatch) -> None:
     img = _line(_flat(260, 300), (10, 20), (290, 240), 60)
     cv2.circle(img, (60, 200), 3, (200, 200, 200), -1, cv2.LINE_AA)
-    whole = detect_damage(img)
+    whole = detect_damage(img, CLASSIC)
     monkeypatch.setattr(detect_module, "TILE", 128)
-    tiled = detect_damage(img)
+    tiled = detect_damage(img, CLASSIC)
     assert whole.max() == 255
     assert np.mean(whole != tiled) < 0.002
 
 
 def test_cancel_raises_before_any_work() -> None:
     with pytest.raises(FillCancelled):
-        detect_damage(_flat(), cancel=lambda: True)
+        detect_damage(_flat(), CLASSIC, cancel=lambda: True)
 
 
 @pytest.mark.parametrize("bad", [{"sensitivity": 1.5}, {"kind": "stains"}, {"min_size": 0},
@@ -174,8 +177,8 @@ def test_crowded_specks_count_as_texture() -> None:
     # the strokes are speck-sized; many of them close together are texture, not dust
     img = _strokes()
     lone = dataclasses.replace(detect_module.TUNING, crowd_radius=0)
-    lone_area = (detect_damage(img, DamageOptions(kind="dust"), tuning=lone) >= 128).sum()
-    crowded = (detect_damage(img, DamageOptions(kind="dust")) >= 128).sum()
+    lone_area = (detect_damage(img, DamageOptions("dust", dust_finder="classic"), tuning=lone) >= 128).sum()
+    crowded = (detect_damage(img, DamageOptions("dust", dust_finder="classic")) >= 128).sum()
     assert crowded < 0.5 * lone_area
     # the learned detector sees the strokes as this photo's own texture too
     assert (detect_damage(img, LEARNED_DUST) >= 128).sum() < 0.5 * lone_area
@@ -193,7 +196,7 @@ def test_sensitivity_grows_the_dust_mask_monotonically() -> None:
     img = _flat()
     for i, level in enumerate((112, 100, 80, 160, 180)):
         cv2.circle(img, (30 + 40 * i, 100), 3, (level, level, level), -1, cv2.LINE_AA)
-    areas = [(detect_damage(img, DamageOptions(kind="dust", sensitivity=s)) >= 128).sum()
+    areas = [(detect_damage(img, DamageOptions("dust", dust_finder="classic", sensitivity=s)) >= 128).sum()
              for s in (0.0, 0.25, 0.5, 0.75, 1.0)]
     assert areas == sorted(areas) and areas[-1] > areas[0]
 
@@ -228,7 +231,7 @@ def test_a_frame_line_along_the_image_border_is_not_flagged() -> None:
     img[:2] = 30
     img[-1] = 220
     img[:, :1] = 40
-    assert (detect_damage(img) >= 128).sum() == 0
+    assert (detect_damage(img, CLASSIC) >= 128).sum() == 0
 
 
 def _sepia(grey: np.ndarray) -> np.ndarray:
@@ -364,7 +367,47 @@ def test_a_grey_photo_trains_on_as_many_copies_as_its_colour_one(monkeypatch: py
     assert len(calls) - colour == colour < 50
 
 
-def test_dust_finder_is_checked_and_classic_by_default() -> None:
-    assert DamageOptions().dust_finder == "classic"
+def _eye_and_specks(size: int = 128) -> np.ndarray:
+    """Skin with two eyes (a dark pupil inside a mid-tone iris that is itself wider than max size)
+    and two tiny 90 %-bright specks, as a sepia scan."""
+    rng = np.random.default_rng(3)
+    lum = np.full((size * 4, size * 4), 200, np.float32)  # drawn 4x, area-averaged like a scan
+    for cx in (40, 88):
+        cv2.circle(lum, (cx * 4, 60 * 4), 36, 140, -1)  # iris, 18 px across
+        cv2.circle(lum, (cx * 4, 60 * 4), 8, 60, -1)  # pupil, 4 px across
+    lum = cv2.resize(lum, (size, size), interpolation=cv2.INTER_AREA) + rng.normal(0, 1.5, (size, size))
+    img = np.clip(lum[..., None] * np.array([1.04, 0.98, 0.90], np.float32), 0, 255).astype(np.uint8)
+    for x, y in ((30, 100), (100, 25)):
+        cv2.circle(img, (x, y), 1, (230, 230, 230), -1)  # 3 px across
+    return img
+
+
+def test_learned_dust_skips_a_pupil_and_finds_a_tiny_bright_speck() -> None:
+    img = _eye_and_specks()
+    mask = detect_damage(img, LEARNED_DUST) >= 128
+    assert not mask[52:69, 32:49].any() and not mask[52:69, 80:97].any(), "a pupil is not dust"
+    assert mask[100, 30] and mask[25, 100], "a 3 px speck at 90 % brightness is dust"
+
+
+def test_a_pupil_is_not_a_speck_candidate_but_a_lone_dot_is() -> None:
+    """The classical size test at the hysteresis level: the pupil's dark region is its iris."""
+    luma = np.full((64, 96), 0.8, np.float32)
+    cv2.circle(luma, (24, 32), 9, 0.55, -1)  # iris, 19 px across
+    cv2.circle(luma, (24, 32), 2, 0.25, -1)  # pupil
+    cv2.circle(luma, (70, 32), 2, 0.25, -1)  # a lone dark speck of the same size and depth
+    _bright, dark = detect_module.two_sided_contrast(luma, 17)
+    cand = detect_module.speck_candidates(dark[0], 0.09, DamageOptions())
+    assert not cand[28:37, 20:29].any() and cand[32, 70]
+
+
+def test_learned_dust_leaves_the_pupils_of_a_real_portrait(old_photos_dir) -> None:
+    """old_w_scratch/b: the learned finder once flagged the right pupil (as seen) at (148, 101)."""
+    bgr = cv2.imread(str(old_photos_dir / "old_w_scratch" / "b.png"), cv2.IMREAD_COLOR)
+    mask = detect_damage(np.ascontiguousarray(bgr[..., ::-1]), LEARNED_DUST) >= 128
+    assert not mask[94:108, 100:158].any(), "both eyes (x 104-118 and 140-155) are left alone"
+
+
+def test_dust_finder_is_checked_and_learned_by_default() -> None:
+    assert DamageOptions().dust_finder == "learned"
     with pytest.raises(InvalidParameterError, match="dust finder"):
         DamageOptions(dust_finder="magic")

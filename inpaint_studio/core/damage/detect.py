@@ -6,8 +6,9 @@ Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
   at probe distances up to the defect width. Lines and specks score their contrast in any orientation,
   straight or curved; a step edge or ramp (a real object boundary) scores ~0. The image is padded by
   replication, so a strip along the frame edge (scanner border) is a step, not a line.
-* Dust (``DamageOptions.dust_finder="classic"``, the default; "learned" is the per-photo learned
-  detector of :mod:`.learned`, which reuses these filters as its features): small components that beat the
+* Dust (``DamageOptions.dust_finder="classic"``; the default "learned" is the per-photo learned
+  detector of :mod:`.learned`, which reuses these filters as its features and keeps only specks
+  that touch a candidate of :func:`speck_candidates`): small components that beat the
   detail level of their surroundings (so texture does not light up), have no comparable speck a few
   px away (dust is sparse; gravel, foliage gaps and print dots are not) and are colourless relative
   to their surroundings (see colour below).
@@ -429,6 +430,25 @@ def _colour_misfit(inner: np.ndarray, outer: np.ndarray, tuning: _Tuning) -> np.
     return np.minimum(offset, grey)
 
 
+def speck_candidates(score: np.ndarray, floor: float, options: DamageOptions,
+                     tuning: _Tuning = TUNING) -> np.ndarray:
+    """Compact blobs of one polarity's rank-0 contrast ``score``: seeds above ``floor`` grown by
+    hysteresis into their faint rim, kept if no larger than ``options.max_size``.
+
+    Why the size test works on the faint level: a pupil, a dark window or a knot in wood is a
+    small extremum inside a larger region that is itself darker than its surround (iris, frame,
+    grain), so at the hysteresis level it joins that region and fails the size test, while dust
+    sits on the photo with nothing of its polarity around it. The learned detector keeps only
+    specks that touch one of these candidates (see :mod:`.learned`).
+    """
+    seeds = score > floor
+    cand = _hysteresis(seeds, score > tuning.hysteresis * floor)
+    if tuning.dust_reach:
+        # grow a speck into its faint rim, not into the texture it touches
+        cand &= cv2.dilate(seeds.view(np.uint8), _disc(2 * tuning.dust_reach + 1)).astype(bool)
+    return _speck_sized(cand, options, tuning.speck_slack)
+
+
 def _dust_like(cand: np.ndarray, score: np.ndarray, busy: np.ndarray, chroma: np.ndarray | None,
                floor: float, gain: float, tuning: _Tuning) -> np.ndarray:
     """Keep candidate specks that stand out from their surroundings the way dust does.
@@ -482,12 +502,7 @@ def _detect_tile(luma: np.ndarray, chroma: np.ndarray | None, options: DamageOpt
         busy = np.maximum(bright[3], dark[3])
         for ranked in (bright, dark):
             score = ranked[0]
-            seeds = score > floor
-            cand = _hysteresis(seeds, score > tuning.hysteresis * floor)
-            if tuning.dust_reach:
-                # grow a speck into its faint rim, not into the texture it touches
-                cand &= cv2.dilate(seeds.view(np.uint8), _disc(2 * tuning.dust_reach + 1)).astype(bool)
-            cand = _speck_sized(cand, options, tuning.speck_slack)
+            cand = speck_candidates(score, floor, options, tuning)
             found |= _dust_like(cand, score, busy, chroma, floor, gain, tuning)
     if options.kind in ("scratches", "all"):
         width = min(options.max_size, tuning.scratch_width)

@@ -60,6 +60,14 @@ class LearnedTuning:
     floor_hi: float = 0.02
     #: level (probability) at which the max-size test cuts specks into components
     size_level: float = 0.5
+    #: holes up to this many px in the "any defect" map are filled before the size test: the
+    #: probability can dip inside a small high-contrast speck and ring it, and a ring is thin
+    #: and long, i.e. "part of a line"
+    hole_area: int = 225
+    #: a speck must touch a classical speck candidate (:func:`.detect.speck_candidates`) found at
+    #: this classical sensitivity's contrast floor: a pupil is a dark spot in a darker-than-skin
+    #: iris and eye socket, so its candidate joins them and fails the size test
+    candidate_sensitivity: float = 0.0
     #: classical sensitivity whose detections are left out of the negatives
     exclude_sensitivity: float = 0.5
     hidden: tuple[int, ...] = (56, 28)
@@ -125,18 +133,19 @@ class LearnedDetector:
     model: MLP
     max_size: int
     grey: bool
-    #: fingerprint -> (line, speck) probability maps (x255, uint8) and the speck contrast (x512,
-    #: uint8); the last two images only
+    #: fingerprint -> (line, speck) probability maps (x255, uint8), the speck contrast (x512,
+    #: uint8) and the classical speck candidates (bool); the last two images only
     _seen: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def probabilities(self, pixels: np.ndarray, *, cancel: Callable[[], bool] | None = None,
-                      tile: int = classical.TILE, key: tuple | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(line, speck) probability maps of ``pixels`` (HxW uint8 0..255, computed tile by tile) and
-        the speck contrast (uint8, 1/512 steps) that the sensitivity's contrast floor reads.
+                      tile: int = classical.TILE, key: tuple | None = None, tuning: LearnedTuning = LEARNED
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(line, speck) probability maps of ``pixels`` (HxW uint8 0..255, computed tile by tile),
+        the speck contrast (uint8, 1/512 steps) that the sensitivity's contrast floor reads and the
+        classical speck candidates (bool) a speck must touch.
         ``key``: ``pixels``' :func:`fingerprint` when the caller has it already."""
-        key = key or fingerprint(pixels)
+        key = (key or fingerprint(pixels), tuning.candidate_sensitivity)
         with self._lock:
             if key in self._seen:
                 return self._seen[key]
@@ -144,11 +153,22 @@ class LearnedDetector:
         line = np.zeros((h, w), np.uint8)
         speck = np.zeros((h, w), np.uint8)
         contrast = np.zeros((h, w), np.uint8)
+        candidates = np.zeros((h, w), bool)
+        base = classical.TUNING
+        floor = classical._lerp(base.floor_lo, base.floor_hi, tuning.candidate_sensitivity)
+        sizes = DamageOptions(max_size=self.max_size)
         for t in tiles(h, w, tile, CONTEXT + self.max_size):
             if cancel is not None and cancel():
                 raise FillCancelled("damage detection cancelled")
             planes = _planes(_float_rgb(pixels[t.outer.slices]), self.grey, self.max_size)
             inner = planes[(slice(None), *t.inner_in_outer.slices)]
+            # candidates are cut into components on the whole outer tile, so a blob crossing the
+            # inner border is sized whole
+            cand = np.zeros(planes.shape[1:], bool)
+            for index in (SPECK_BRIGHT, SPECK_DARK):
+                score = np.expm1(planes[index]) * np.float32(1.0 / _LOG_GAIN)  # undo the signed log
+                cand |= classical.speck_candidates(score, floor, sizes)
+            candidates[t.inner.slices] = cand[t.inner_in_outer.slices]
             f = inner.reshape(inner.shape[0], -1).T
             p = np.empty((f.shape[0], 3), np.float32)
             for start in range(0, f.shape[0], 262_144):  # bounded work memory
@@ -161,8 +181,8 @@ class LearnedDetector:
         with self._lock:
             while len(self._seen) >= 2:
                 self._seen.pop(next(iter(self._seen)))
-            self._seen[key] = (line, speck, contrast)
-        return line, speck, contrast
+            self._seen[key] = (line, speck, contrast, candidates)
+        return line, speck, contrast, candidates
 
     def dust(self, pixels: np.ndarray, options: DamageOptions, *, cancel: Callable[[], bool] | None = None,
              tuning: LearnedTuning = LEARNED, key: tuple | None = None) -> np.ndarray:
@@ -171,7 +191,7 @@ class LearnedDetector:
         The sensitivity only moves the probability threshold and the size tests are made at a fixed
         level, so a higher sensitivity never loses a pixel.
         """
-        line, speck, contrast = self.probabilities(pixels, cancel=cancel, key=key)
+        line, speck, contrast, candidates = self.probabilities(pixels, cancel=cancel, key=key, tuning=tuning)
         s = float(options.sensitivity)
         threshold = 1.0 / (1.0 + np.exp(-(1.0 - s) * tuning.logit_lo))
         found = speck > threshold * 255
@@ -185,13 +205,28 @@ class LearnedDetector:
         found &= (peak > floor * 512)[labels]
         # size tests on the components of "any defect" at a fixed level: a blob beyond max size is
         # image structure, and a speck-classed piece of a longer line is part of a scratch
-        level = cv2.add(line, speck) > tuning.size_level * 255
+        level = _fill_holes(cv2.add(line, speck) > tuning.size_level * 255, tuning.hole_area)
         sized = classical._speck_sized(level, options, classical.TUNING.speck_slack)
         veto = level & ~sized
         found &= ~cv2.dilate(veto.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         if options.min_size > 1:
             found = _thick_enough(found, options.min_size)
+        # a speck the classical size test sees as part of a larger blob of its polarity is structure
+        count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
+        if count > 1:
+            touches = np.bincount(labels[candidates], minlength=count) > 0
+            touches[0] = False
+            found = touches[labels]
         return found
+
+
+def _fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
+    """``mask`` with its enclosed background regions of at most ``max_area`` px filled."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).view(np.uint8), connectivity=4)
+    small = stats[:, cv2.CC_STAT_AREA] <= max_area
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        small[edge] = False  # background reaching the frame is not enclosed
+    return mask | small[labels]
 
 
 def _thick_enough(found: np.ndarray, min_size: int) -> np.ndarray:
@@ -216,7 +251,7 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
         if cancel is not None and cancel():
             raise FillCancelled("damage detection cancelled")
         crop = pixels[rows, cols]
-        options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size)
+        options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size, dust_finder="classic")
         known = classical.detect_damage(crop, options)
         unknown = cv2.dilate((known > 0).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         rgb = _float_rgb(crop)
