@@ -104,7 +104,7 @@ def _planes(rgb: np.ndarray, grey: bool, max_size: int) -> np.ndarray:
     chroma = None if grey else np.ascontiguousarray(rgb.transpose(2, 0, 1))
     planes = features(luma, chroma, max_size)
     # contrasts and their ratios are heavy-tailed: a signed log keeps the faint end resolved.
-    # In place: a 1024 px tile's ~56 planes are ~320 MB, and each temporary of
+    # In place: a 1024 px tile's 53 planes are ~300 MB, and each temporary of
     # sign(x) * log1p(|x| * gain) would be as big again (same values, up to the sign of a zero)
     negative = planes < 0
     np.abs(planes, out=planes)
