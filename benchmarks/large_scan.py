@@ -13,6 +13,12 @@ as a cross-check):
 - ``window`` (--window): the editor itself, offscreen: open the scan, draw it at fit and at 100 %,
   import the speck mask, brush one more stroke, Fill, save (display pyramid and undo included).
 
+- ``detect`` / ``restore`` (--detect [learned] [classic]): the specks are painted into the scan
+  (grey, half near black, half near white) and ``inpaint-studio detect`` (kind all) runs with each
+  dust finder, then ``inpaint-studio restore`` (detect + fill) with the first; with --window also
+  ``window-detect``: the editor's Detect Damage panel on the scan, a sensitivity move, Apply.
+  --no-fill skips the fill variants above.
+
 Each output is checked in another child: 16 bit, ICC profile byte-identical, every pixel outside the
 mask bit-identical to the input, and the masked pixels changed. Temporary files go to --workdir
 (default: a new folder under /tmp), removed unless --keep. Prints a markdown table (--out appends it).
@@ -21,6 +27,7 @@ Examples (repo root, venv active):
   nice -n 5 python benchmarks/large_scan.py                         # telea, 100 MP, 1 % specks
   nice -n 5 python benchmarks/large_scan.py --methods telea patchmatch --document --scratches 2
   python benchmarks/large_scan.py --width 3000 --height 2000        # quick smoke run
+  nice -n 5 python benchmarks/large_scan.py --detect --no-fill       # detect (both finders), restore
 """
 
 from __future__ import annotations
@@ -49,8 +56,12 @@ def _peak_mb() -> float:
 
 # ------------------------------------------------------------------------------------ the scan
 def make_scan(path: Path, mask_path: Path, width: int, height: int, coverage: float, scratches: int,
-              seed: int) -> dict[str, Any]:
-    """A smooth 16-bit photo with grain, an sRGB ICC profile, and a speck mask covering ``coverage``."""
+              seed: int, paint: bool = False) -> dict[str, Any]:
+    """A smooth 16-bit photo with grain, an sRGB ICC profile, and a speck mask covering ``coverage``.
+
+    ``paint``: also draw the specks into the photo (grey, half of them near black, half near white),
+    so a damage detector has real specks to find; the mask is the same either way.
+    """
     import cv2
     import tifffile
     from PIL import ImageCms
@@ -69,8 +80,6 @@ def make_scan(path: Path, mask_path: Path, width: int, height: int, coverage: fl
         band += np.tile(grain, reps)[:band.shape[0], :width]
         pixels[top:top + 509] = np.clip(band, 0, 65535).astype(np.uint16)
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    tifffile.imwrite(path, pixels, photometric="rgb", iccprofile=icc, metadata=None, compression=None)
-    del pixels
 
     mask = np.zeros((height, width), np.uint8)
     target = coverage * width * height
@@ -85,6 +94,15 @@ def make_scan(path: Path, mask_path: Path, width: int, height: int, coverage: fl
     for _ in range(scratches):  # a long hairline across the frame: its crop is frame-sized -> tiles
         y0, y1 = rng.integers(0, height, 2)
         cv2.line(mask, (0, int(y0)), (width - 1, int(y1)), 255, 3)
+    if paint:
+        _, labels = cv2.connectedComponents(mask, connectivity=8)
+        for top in range(0, height, 1024):
+            band, lab = pixels[top:top + 1024], labels[top:top + 1024]
+            band[(lab > 0) & (lab % 2 == 1)] = 3000
+            band[(lab > 0) & (lab % 2 == 0)] = 62000
+        del labels
+    tifffile.imwrite(path, pixels, photometric="rgb", iccprofile=icc, metadata=None, compression=None)
+    del pixels
     save_mask(mask, mask_path, overwrite=True)
     return {"specks": specks, "mask_fraction": float(np.count_nonzero(mask)) / mask.size,
             "icc_bytes": len(icc), "file_mb": path.stat().st_size / 2**20}
@@ -234,6 +252,95 @@ def child_window(image: Path, mask_path: Path, out: Path, method: str) -> dict[s
     return {"phases": phases, "regions": regions, "peak_mb_after": peaks}
 
 
+def child_window_detect(image: Path, out: Path) -> dict[str, Any]:
+    """The editor (offscreen): open the scan, Detect Damage at the defaults, move the sensitivity, apply."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("INPAINT_STUDIO_NO_WARMUP", "1")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from inpaint_studio.ui.main_window import MainWindow
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(out.parent / "settings"))
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow()
+    window.resize(1600, 1000)
+    window.show()
+
+    def wait(done: Any, what: str, timeout_s: float = 7200.0) -> None:
+        end = time.perf_counter() + timeout_s
+        while not done():
+            app.processEvents()
+            time.sleep(0.01)
+            if time.perf_counter() > end:
+                raise SystemExit(f"timed out waiting for {what}")
+
+    phases: dict[str, float] = {}
+    t = time.perf_counter()
+    opened: list[Any] = []
+    window.files.opened.connect(opened.append)
+    window.files.open_photo(image)
+    wait(lambda: bool(opened), "the photo to open")
+    window.canvas.fit()
+    window.canvas.repaint()
+    wait(lambda: window.canvas.display_ready, "the display levels")
+    phases["load_s"] = time.perf_counter() - t
+    peaks = {"load": _peak_mb()}
+    damage = window.damage
+    t = time.perf_counter()
+    window.damage_dock.show()
+    damage.set_active(True)
+    wait(lambda: damage.complete and not damage.busy, "the detection")
+    phases["detect_s"] = time.perf_counter() - t
+    peaks["detect"] = _peak_mb()
+    t = time.perf_counter()
+    window.damage_panel.sensitivity.setValue(70)  # a slider move: re-thresholds the cached maps
+    wait(lambda: damage.complete and not damage.busy, "the re-detection")
+    phases["slider_s"] = time.perf_counter() - t
+    peaks["slider"] = _peak_mb()
+    t = time.perf_counter()
+    assert damage.proposal is not None
+    found = damage.proposal > 0
+    damage.apply()
+    wait(lambda: not damage.busy and window.document.has_hole, "the apply")
+    phases["apply_s"] = time.perf_counter() - t
+    peaks["apply"] = _peak_mb()
+    import cv2
+
+    cv2.imwrite(str(_detected_mask_path(out)), found.view(np.uint8) * np.uint8(255))
+    window.document.mark_saved(image)
+    window.close()
+    return {"phases": phases, "found_px": int(np.count_nonzero(found)),
+            "found_regions": cv2.connectedComponents(found.view(np.uint8), connectivity=8)[0] - 1,
+            "peak_mb_after": peaks}
+
+
+def child_detect(image: Path, out: Path, finder: str, restore: bool) -> dict[str, Any]:
+    """``inpaint-studio detect`` (or ``restore``: detect, then fill what was found) in this process."""
+    import cv2
+
+    from inpaint_studio.cli.main import main as cli
+
+    mask_out = _detected_mask_path(out)
+    argv = ["restore", str(image), "-o", str(out), "--save-mask", str(mask_out)] if restore else \
+        ["detect", str(image), "-o", str(mask_out)]
+    t = time.perf_counter()
+    code = cli([*argv, "-q", "--overwrite", "--dust-finder", finder])
+    if code != 0:
+        raise SystemExit(f"inpaint-studio {argv[0]} failed with exit code {code}")
+    phases = {"detect_s" if not restore else "restore_s": time.perf_counter() - t}
+    found = cv2.imread(str(mask_out), cv2.IMREAD_GRAYSCALE) > 0
+    specks = cv2.connectedComponents(found.view(np.uint8), connectivity=8)[0] - 1
+    return {"phases": phases, "found_px": int(np.count_nonzero(found)), "found_regions": specks}
+
+
+def _detected_mask_path(out: Path) -> Path:
+    return out.with_name(out.stem + "_detected.png")
+
+
 def _filled_mask_path(out: Path) -> Path:
     return out.with_name(out.stem + "_filled_mask.png")
 
@@ -266,13 +373,17 @@ def _child_main(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     if args.child == "make":
         info = make_scan(Path(args.image), Path(args.mask), args.width, args.height, args.coverage,
-                         args.scratches, args.seed)
+                         args.scratches, args.seed, args.paint)
     elif args.child == "cli":
         info = child_cli(Path(args.image), Path(args.mask), Path(args.output), args.method)
     elif args.child == "document":
         info = child_document(Path(args.image), Path(args.mask), Path(args.output), args.method)
     elif args.child == "window":
         info = child_window(Path(args.image), Path(args.mask), Path(args.output), args.method)
+    elif args.child == "window-detect":
+        info = child_window_detect(Path(args.image), Path(args.output))
+    elif args.child in ("detect", "restore"):
+        info = child_detect(Path(args.image), Path(args.output), args.method, args.child == "restore")
     else:
         info = child_check(Path(args.image), Path(args.mask), Path(args.output))
     info["wall_s"] = time.perf_counter() - t
@@ -302,16 +413,22 @@ def main() -> None:
     parser.add_argument("--document", action="store_true", help="also run the GUI's Document path")
     parser.add_argument("--window", action="store_true",
                         help="also run the editor window itself (offscreen): open, show, brush, fill, save")
+    parser.add_argument("--detect", nargs="*", choices=["learned", "classic"], default=None,
+                        help="paint the specks into the scan and time `inpaint-studio detect` (kind all) "
+                             "with these dust finders (none given: both), then `restore` with the first")
+    parser.add_argument("--no-fill", action="store_true", help="skip the fill runs (with --detect)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary files")
     parser.add_argument("--out", type=Path, default=None, help="append the markdown table here")
-    parser.add_argument("--child", choices=["make", "cli", "document", "window", "check"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS,
+                        choices=["make", "cli", "document", "window", "detect", "restore", "window-detect",
+                                 "check"])
     parser.add_argument("--image", help=argparse.SUPPRESS)
     parser.add_argument("--mask", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--method", help=argparse.SUPPRESS)
+    parser.add_argument("--paint", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child_main(args)
@@ -324,11 +441,30 @@ def main() -> None:
         made = _run_child(["--child", "make", "--image", str(image), "--mask", str(mask),
                            "--width", str(args.width), "--height", str(args.height),
                            "--coverage", str(args.coverage), "--scratches", str(args.scratches),
-                           "--seed", str(args.seed)])
+                           "--seed", str(args.seed), *(["--paint"] if args.detect is not None else [])])
         print(f"scan {args.width}x{args.height} 16-bit ({made['file_mb']:.0f} MB), {made['specks']} specks, "
               f"mask {100 * made['mask_fraction']:.2f} %, made in {made['wall_s']:.1f} s", flush=True)
         rows = []
-        variants = [("cli", m) for m in args.methods]
+        finders = (args.detect or ["learned", "classic"]) if args.detect is not None else []
+        detections = [("detect", f) for f in finders] + [("restore", f) for f in finders[:1]]
+        detections += [("window-detect", "learned")] if args.detect is not None and args.window else []
+        for kind, finder in detections:
+            out = workdir / f"out_{kind}_{finder}.tif"
+            run = _run_child(["--child", kind, "--image", str(image), "--output", str(out),
+                              "--method", finder])
+            check = None
+            if kind == "restore":
+                check = _run_child(["--child", "check", "--image", str(image),
+                                    "--mask", str(_detected_mask_path(out)), "--output", str(out)])
+            ok = run["peak_rss_mb"] < GOAL_MB and (check is None or (
+                check["dtype"] == "uint16" and check["icc_identical"] and check["outside_changed_px"] == 0))
+            rows.append((kind, finder, run, check, ok))
+            print(f"{kind:8s} {finder:10s} peak {run['peak_rss_mb']:.0f} MB, {run['wall_s']:.1f} s "
+                  f"({run['phases']}, peaks {run.get('peak_mb_after', '-')}); found "
+                  f"{run['found_regions']} regions, {run['found_px']} px; check {check} -> "
+                  f"{'OK' if ok else 'FAIL'}", flush=True)
+            out.unlink(missing_ok=True)
+        variants = [] if args.no_fill else [("cli", m) for m in args.methods]
         variants += [("document", m) for m in args.methods] if args.document else []
         variants += [("window", m) for m in args.methods] if args.window else []
         for kind, method in variants:
@@ -363,6 +499,18 @@ def main() -> None:
         "| 16 bit, ICC, outside identical |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    detected = [row for row in rows if row[0] in ("detect", "restore", "window-detect")]
+    rows = [row for row in rows if row[0] not in ("detect", "restore", "window-detect")]
+    if detected:
+        lines[-2:] = ["| command | dust finder | found regions | found px | total s | peak RSS MB | checks |",
+                      "|---|---|---:|---:|---:|---:|---|"]
+    for kind, finder, run, check, ok in detected:
+        verdict = "yes" if ok else f"NO ({check})"
+        lines.append(f"| {kind} | {finder} | {run['found_regions']} | {run['found_px']} | "
+                     f"{run['wall_s']:.1f} | {run['peak_rss_mb']:.0f} | {verdict} |")
+    if detected and rows:
+        lines += ["", "| path | method | regions | load s | fill s | save s | total s | peak RSS MB "
+                  "| 16 bit, ICC, outside identical |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for kind, method, run, check, ok in rows:
         p = run["phases"]
         verdict = "yes" if ok else f"NO ({check})"
@@ -373,7 +521,7 @@ def main() -> None:
     if args.out:
         with open(args.out, "a", encoding="utf-8") as fh:
             fh.write(table + "\n")
-    if not all(row[-1] for row in rows):
+    if not all(row[-1] for row in rows + detected):
         raise SystemExit(1)
 
 

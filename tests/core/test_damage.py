@@ -411,3 +411,69 @@ def test_dust_finder_is_checked_and_learned_by_default() -> None:
     assert DamageOptions().dust_finder == "learned"
     with pytest.raises(InvalidParameterError, match="dust finder"):
         DamageOptions(dust_finder="magic")
+
+
+# memory of the learned finder on big scans (issue 7: a 100 MP scan within 4 GB) -------------------
+
+def _untrained_detector(max_size: int = 15) -> object:
+    """A LearnedDetector with small random weights: its maps are computed as a fitted one's, in ms."""
+    from inpaint_studio.core.damage import learned
+    from inpaint_studio.core.damage.mlp import MLP
+
+    n = learned._planes(np.zeros((32, 32, 3), np.float32), False, max_size).shape[0]
+    rng = np.random.default_rng(0)
+    layers = [(rng.standard_normal((n, 3)).astype(np.float32) * np.float32(0.1), np.zeros(3, np.float32))]
+    model = MLP(np.zeros(n, np.float32), np.ones(n, np.float32), layers)
+    return learned.LearnedDetector(model, max_size, False)
+
+
+def _specks(h: int = 150, w: int = 203) -> np.ndarray:
+    img = _flat(h, w, seed=9)
+    for x, y, v in ((20, 30, 40), (100, 75, 230), (197, 140, 50), (60, 120, 210)):
+        cv2.circle(img, (x, y), 2, (v, v, v), -1, cv2.LINE_AA)
+    return img
+
+
+def test_speck_candidates_are_cached_as_bits_whatever_the_tiling() -> None:
+    det = _untrained_detector()
+    img = _specks()  # 203 px wide: the last byte of a row is padding
+    whole = det.probabilities(img, tile=1024)
+    tiled = _untrained_detector().probabilities(img, tile=64)
+    assert whole[3].shape == (150, 26) and whole[3].dtype == np.uint8
+    cand = np.unpackbits(whole[3], axis=1, count=203).view(bool)
+    assert np.array_equal(np.unpackbits(tiled[3], axis=1, count=203).view(bool), cand)
+    assert cand[30, 20] and cand[75, 100] and cand[140, 197] and cand[120, 60]
+    assert cand.sum() < 200
+    with pytest.raises(ValueError):
+        det.probabilities(img, tile=60)  # a tile must own whole bytes of the packed rows
+
+
+def test_probability_maps_of_a_big_image_are_cached_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_studio.core.damage import learned
+
+    det = _untrained_detector()
+    a, b, c = (_flat(64, 80, seed=s) for s in (1, 2, 3))
+    first = det.probabilities(a)
+    det.probabilities(b)
+    assert det.probabilities(a)[0] is first[0]  # two normal photos: both stay, a slider move is cheap
+    det.probabilities(c)
+    assert len(det._seen) == 2
+    one = 64 * 80 * 3 + 64 * 10  # line, speck, contrast: a byte per px; candidates: a bit
+    assert all(sum(m.nbytes for m in maps) == one for maps in det._seen.values())
+    monkeypatch.setattr(learned, "MAPS_BUDGET", 2 * one - 1)  # as a 100 MP scan against 512 MB
+    again = det.probabilities(a)
+    assert len(det._seen) == 1 and det.probabilities(a)[0] is again[0]  # the newest always stays
+
+
+def test_soften_and_component_widths_match_their_plain_formulas() -> None:
+    rng = np.random.default_rng(4)
+    found = cv2.dilate((rng.random((90, 110)) > 0.995).view(np.uint8), np.ones((4, 3), np.uint8)).astype(bool)
+    t = detect_module.TUNING
+    dist = cv2.distanceTransform((~found).view(np.uint8), cv2.DIST_L2, 3)
+    ramp = 1.0 - (dist - t.grow) / float(t.falloff + 1)
+    assert np.array_equal(detect_module._soften(found, t), np.clip(ramp * 255.0, 0, 255).astype(np.uint8))
+    count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
+    half = np.zeros(count, np.float32)
+    np.maximum.at(half, labels.ravel(), cv2.distanceTransform(found.view(np.uint8), cv2.DIST_L2, 3).ravel())
+    widths = detect_module.component_widths(found, labels, count)
+    assert np.array_equal(widths, np.maximum(1.0, 2.0 * half - 1.0))

@@ -183,7 +183,8 @@ def component_widths(mask: np.ndarray, labels: np.ndarray, count: int) -> np.nda
     outside (1 for a one-pixel line)."""
     dist = cv2.distanceTransform(mask.view(np.uint8), cv2.DIST_L2, 3)
     half = np.zeros(count, np.float32)
-    np.maximum.at(half, labels.ravel(), dist.ravel())
+    inside = mask.view(bool)  # the background's distance is 0: its pixels need not be visited
+    np.maximum.at(half, labels[inside], dist[inside])
     return np.maximum(1.0, 2.0 * half - 1.0)
 
 
@@ -583,10 +584,15 @@ def _soften(found: np.ndarray, tuning: _Tuning) -> np.ndarray:
     """255 on the defect grown by ``grow`` px, then a linear falloff over ``falloff`` px."""
     if not found.any():
         return np.zeros(found.shape, np.uint8)
-    outside = (~found).view(np.uint8)
-    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
-    ramp = 1.0 - (dist - tuning.grow) / float(tuning.falloff + 1)
-    return np.clip(ramp * 255.0, 0, 255).astype(np.uint8)
+    dist = cv2.distanceTransform((~found).view(np.uint8), cv2.DIST_L2, 3)
+    # ramp = 1 - (dist - grow) / (falloff + 1), x255, in place: the learned dust finder softens the
+    # whole frame at once, and each float32 temporary is 400 MB on a 100 MP scan
+    np.subtract(dist, np.float32(tuning.grow), out=dist)
+    np.divide(dist, np.float32(tuning.falloff + 1), out=dist)
+    np.subtract(np.float32(1.0), dist, out=dist)
+    np.multiply(dist, np.float32(255.0), out=dist)
+    np.clip(dist, 0, 255, out=dist)
+    return dist.astype(np.uint8)
 
 
 _DEFAULT = DamageOptions()

@@ -83,6 +83,11 @@ class LearnedTuning:
 LEARNED = LearnedTuning()
 _LOG_GAIN = 50.0
 
+#: bytes of cached probability maps a detector keeps: the newest image's always, an older one's only
+#: while both fit. Twelve-megapixel photos keep two (the GUI's visible area and the whole photo, ~40
+#: MB each), so slider moves stay cheap on both; a 100 MP scan (~325 MB) keeps itself and a crop.
+MAPS_BUDGET = 512 * 2**20
+
 
 def _float_rgb(pixels: np.ndarray) -> np.ndarray:
     rgb = pixels.astype(np.float32) * np.float32(1.0 / max_value(pixels.dtype))
@@ -98,8 +103,15 @@ def _planes(rgb: np.ndarray, grey: bool, max_size: int) -> np.ndarray:
     luma = rgb @ classical._LUMA
     chroma = None if grey else np.ascontiguousarray(rgb.transpose(2, 0, 1))
     planes = features(luma, chroma, max_size)
-    # contrasts and their ratios are heavy-tailed: a signed log keeps the faint end resolved
-    return np.sign(planes) * np.log1p(np.abs(planes) * np.float32(_LOG_GAIN))
+    # contrasts and their ratios are heavy-tailed: a signed log keeps the faint end resolved.
+    # In place: a 1024 px tile's 53 planes are ~300 MB, and each temporary of
+    # sign(x) * log1p(|x| * gain) would be as big again (same values, up to the sign of a zero)
+    negative = planes < 0
+    np.abs(planes, out=planes)
+    np.multiply(planes, np.float32(_LOG_GAIN), out=planes)
+    np.log1p(planes, out=planes)
+    np.negative(planes, out=planes, where=negative)
+    return planes
 
 
 def _crops(h: int, w: int, tuning: LearnedTuning, rng: np.random.Generator) -> list[tuple[slice, slice]]:
@@ -134,7 +146,8 @@ class LearnedDetector:
     max_size: int
     grey: bool
     #: fingerprint -> (line, speck) probability maps (x255, uint8), the speck contrast (x512,
-    #: uint8) and the classical speck candidates (bool); the last two images only
+    #: uint8) and the classical speck candidates (bits packed along rows, :func:`numpy.packbits`);
+    #: 3.125 bytes/px, the last two images within :data:`MAPS_BUDGET`
     _seen: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -143,8 +156,12 @@ class LearnedDetector:
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(line, speck) probability maps of ``pixels`` (HxW uint8 0..255, computed tile by tile),
         the speck contrast (uint8, 1/512 steps) that the sensitivity's contrast floor reads and the
-        classical speck candidates (bool) a speck must touch.
+        classical speck candidates a speck must touch, packed 8 px a byte along rows (unpack with
+        ``np.unpackbits(c, axis=1, count=W).view(bool)``: a bool map would cost a byte per px, 100 MB
+        on a 100 MP scan). ``tile`` must be a multiple of 8 (each tile packs its own columns).
         ``key``: ``pixels``' :func:`fingerprint` when the caller has it already."""
+        if tile % 8:
+            raise ValueError(f"tile must be a multiple of 8, got {tile}")
         key = (key or fingerprint(pixels), tuning.candidate_sensitivity)
         with self._lock:
             if key in self._seen:
@@ -153,7 +170,7 @@ class LearnedDetector:
         line = np.zeros((h, w), np.uint8)
         speck = np.zeros((h, w), np.uint8)
         contrast = np.zeros((h, w), np.uint8)
-        candidates = np.zeros((h, w), bool)
+        candidates = np.zeros((h, (w + 7) // 8), np.uint8)
         base = classical.TUNING
         floor = classical._lerp(base.floor_lo, base.floor_hi, tuning.candidate_sensitivity)
         sizes = DamageOptions(max_size=self.max_size)
@@ -168,7 +185,9 @@ class LearnedDetector:
             for index in (SPECK_BRIGHT, SPECK_DARK):
                 score = np.expm1(planes[index]) * np.float32(1.0 / _LOG_GAIN)  # undo the signed log
                 cand |= classical.speck_candidates(score, floor, sizes)
-            candidates[t.inner.slices] = cand[t.inner_in_outer.slices]
+            packed = np.packbits(cand[t.inner_in_outer.slices], axis=1)
+            col = t.inner.left // 8  # a multiple of 8 px: each tile's bytes are its own
+            candidates[t.inner.top:t.inner.bottom, col:col + packed.shape[1]] = packed
             f = inner.reshape(inner.shape[0], -1).T
             p = np.empty((f.shape[0], 3), np.float32)
             for start in range(0, f.shape[0], 262_144):  # bounded work memory
@@ -178,11 +197,12 @@ class LearnedDetector:
             speck[t.inner.slices] = np.clip(p[:, synth.DUST] * 255 + 0.5, 0, 255).reshape(shape)
             peak = np.maximum(inner[SPECK_BRIGHT], inner[SPECK_DARK])
             contrast[t.inner.slices] = np.clip(np.expm1(peak) * (512.0 / _LOG_GAIN), 0, 255)
+        maps = (line, speck, contrast, candidates)
         with self._lock:
-            while len(self._seen) >= 2:
+            self._seen[key] = maps
+            while len(self._seen) > 2 or (len(self._seen) > 1 and _cached_bytes(self._seen) > MAPS_BUDGET):
                 self._seen.pop(next(iter(self._seen)))
-            self._seen[key] = (line, speck, contrast, candidates)
-        return line, speck, contrast, candidates
+        return maps
 
     def dust(self, pixels: np.ndarray, options: DamageOptions, *, cancel: Callable[[], bool] | None = None,
              tuning: LearnedTuning = LEARNED, key: tuple | None = None) -> np.ndarray:
@@ -201,23 +221,31 @@ class LearnedDetector:
         floor = tuning.floor_lo + (tuning.floor_hi - tuning.floor_lo) * s
         count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
         peak = np.zeros(count, np.uint8)
-        np.maximum.at(peak, labels.ravel(), contrast.ravel())
+        np.maximum.at(peak, labels[found], contrast[found])  # the specks' pixels only: 0 is never kept
         found &= (peak > floor * 512)[labels]
+        del labels  # 4 bytes/px: a 100 MP scan's work arrays are freed as soon as they are done with
         # size tests on the components of "any defect" at a fixed level: a blob beyond max size is
         # image structure, and a speck-classed piece of a longer line is part of a scratch
         level = _fill_holes(cv2.add(line, speck) > tuning.size_level * 255, tuning.hole_area)
         sized = classical._speck_sized(level, options, classical.TUNING.speck_slack)
-        veto = level & ~sized
-        found &= ~cv2.dilate(veto.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        veto = (level & ~sized).view(np.uint8)
+        del level, sized
+        found &= ~cv2.dilate(veto, np.ones((3, 3), np.uint8)).astype(bool)
+        del veto
         if options.min_size > 1:
             found = _thick_enough(found, options.min_size)
         # a speck the classical size test sees as part of a larger blob of its polarity is structure
         count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
         if count > 1:
-            touches = np.bincount(labels[candidates], minlength=count) > 0
+            unpacked = np.unpackbits(candidates, axis=1, count=found.shape[1]).view(bool)
+            touches = np.bincount(labels[unpacked], minlength=count) > 0
             touches[0] = False
             found = touches[labels]
         return found
+
+
+def _cached_bytes(seen: dict) -> int:
+    return sum(a.nbytes for maps in seen.values() for a in maps)
 
 
 def _fill_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
