@@ -211,6 +211,25 @@ def test_detects_when_no_mask_is_given() -> None:
     assert result.provenance.to_json()["params"]["detect"]["kind"] == "all"
 
 
+def test_a_one_shot_detection_frees_the_learned_maps_but_keeps_the_model(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """detect / restore / batch never re-threshold: the maps (~325 MB on a 100 MP scan) must not stay
+    alive through the fill, while the small fitted model stays cached for the same photo."""
+    from inpaint_studio.core.damage import DamageOptions, learned
+
+    monkeypatch.setattr(learned, "_CACHE", type(learned._CACHE)())
+    fits: list[int] = []
+    real_fit = learned.fit
+    monkeypatch.setattr(learned, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    mask, _, _ = damage()
+    photo = damaged(gradient(), mask)
+    first = restore.damage_mask(photo, DamageOptions(kind="dust"))
+    assert fits == [1] and len(learned._CACHE) == 1
+    assert all(not detector._seen for detector in learned._CACHE.values()), "the maps were freed"
+    assert np.array_equal(restore.damage_mask(photo, DamageOptions(kind="dust")), first)
+    assert fits == [1], "the model was reused, only the maps were recomputed"
+
+
 def test_infrared_dust_is_merged_unless_only_scratches(monkeypatch: pytest.MonkeyPatch) -> None:
     from inpaint_studio.core import damage as damage_pkg
     from inpaint_studio.core.damage import DamageOptions

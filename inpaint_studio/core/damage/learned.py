@@ -354,6 +354,20 @@ _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
+def release_maps() -> None:
+    """Drop the cached probability maps of every fitted detector; the (small) models stay cached.
+
+    The maps exist so that slider moves only re-threshold. One-shot callers (``detect``, ``restore``,
+    ``batch``) never re-threshold, and a 100 MP scan's maps (~325 MB) would otherwise stay alive
+    through the fill that follows, and in a batch through the next photo's detection too.
+    """
+    with _CACHE_LOCK:
+        detectors = list(_CACHE.values())
+    for detector in detectors:
+        with detector._lock:
+            detector._seen.clear()
+
+
 def detector_for(pixels: np.ndarray, max_size: int, *, seed: int = 0,
                  cancel: Callable[[], bool] | None = None,
                  tuning: LearnedTuning = LEARNED, key: tuple | None = None) -> LearnedDetector:
