@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +174,9 @@ def child_document(image: Path, mask_path: Path, out: Path, method: str) -> dict
     return {"phases": phases, "regions": regions, "can_undo": document.can_undo}
 
 
-def child_window(image: Path, mask_path: Path, out: Path, method: str) -> dict[str, Any]:
-    """The editor itself (offscreen): open, show at fit and at 100 %, brush, import the specks, fill, save."""
+def _editor(settings_dir: Path) -> tuple[Any, Callable[..., None]]:
+    """The editor window, offscreen and shown, with its settings kept apart from the user's; and a
+    ``wait(done, what)`` that runs the event loop until ``done()`` (or exits after two hours)."""
     import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -185,14 +187,13 @@ def child_window(image: Path, mask_path: Path, out: Path, method: str) -> dict[s
     from inpaint_studio.ui.main_window import MainWindow
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(out.parent / "settings"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir))
     app = QApplication.instance() or QApplication([])
     window = MainWindow()
     window.resize(1600, 1000)
     window.show()
-    phases: dict[str, float] = {}
 
-    def wait(done: Any, what: str, timeout_s: float = 3600.0) -> None:
+    def wait(done: Callable[[], Any], what: str, timeout_s: float = 7200.0) -> None:
         end = time.perf_counter() + timeout_s
         while not done():
             app.processEvents()
@@ -200,6 +201,11 @@ def child_window(image: Path, mask_path: Path, out: Path, method: str) -> dict[s
             if time.perf_counter() > end:
                 raise SystemExit(f"timed out waiting for {what}")
 
+    return window, wait
+
+
+def _open_in(window: Any, wait: Callable[..., None], image: Path) -> float:
+    """Open ``image`` in ``window`` and wait until it is displayed at fit; the seconds it took."""
     t = time.perf_counter()
     opened: list[Any] = []
     window.files.opened.connect(opened.append)
@@ -209,7 +215,13 @@ def child_window(image: Path, mask_path: Path, out: Path, method: str) -> dict[s
     window.canvas.repaint()
     wait(lambda: window.canvas.display_ready, "the display levels")
     window.canvas.repaint()
-    phases["load_s"] = time.perf_counter() - t
+    return time.perf_counter() - t
+
+
+def child_window(image: Path, mask_path: Path, out: Path, method: str) -> dict[str, Any]:
+    """The editor itself (offscreen): open, show at fit and at 100 %, brush, import the specks, fill, save."""
+    window, wait = _editor(out.parent / "settings")
+    phases = {"load_s": _open_in(window, wait, image)}
     peaks = {"load": _peak_mb()}
     t = time.perf_counter()
     window.files.import_mask(mask_path)
@@ -254,40 +266,8 @@ def child_window(image: Path, mask_path: Path, out: Path, method: str) -> dict[s
 
 def child_window_detect(image: Path, out: Path) -> dict[str, Any]:
     """The editor (offscreen): open the scan, Detect Damage at the defaults, move the sensitivity, apply."""
-    import os
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("INPAINT_STUDIO_NO_WARMUP", "1")
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from inpaint_studio.ui.main_window import MainWindow
-
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(out.parent / "settings"))
-    app = QApplication.instance() or QApplication([])
-    window = MainWindow()
-    window.resize(1600, 1000)
-    window.show()
-
-    def wait(done: Any, what: str, timeout_s: float = 7200.0) -> None:
-        end = time.perf_counter() + timeout_s
-        while not done():
-            app.processEvents()
-            time.sleep(0.01)
-            if time.perf_counter() > end:
-                raise SystemExit(f"timed out waiting for {what}")
-
-    phases: dict[str, float] = {}
-    t = time.perf_counter()
-    opened: list[Any] = []
-    window.files.opened.connect(opened.append)
-    window.files.open_photo(image)
-    wait(lambda: bool(opened), "the photo to open")
-    window.canvas.fit()
-    window.canvas.repaint()
-    wait(lambda: window.canvas.display_ready, "the display levels")
-    phases["load_s"] = time.perf_counter() - t
+    window, wait = _editor(out.parent / "settings")
+    phases = {"load_s": _open_in(window, wait, image)}
     peaks = {"load": _peak_mb()}
     damage = window.damage
     t = time.perf_counter()
