@@ -243,10 +243,17 @@ class MainWindow(QMainWindow):
         self.files.resolve_unsaved(then=lambda: (self.fills.cancel_fill(), self.files.open_photo(path)))
 
     def history_undo(self) -> None:
+        undone = self.document.undo_text()
         self.document.undo()
+        if undone is not None and undone.startswith("Fill"):
+            # the hole is back: show its mask, so trying another method is one click away
+            self.show_mask_action.setChecked(True)
 
     def history_redo(self) -> None:
+        redone = self.document.redo_text()
         self.document.redo()
+        if redone is not None and redone.startswith("Fill"):
+            self.show_mask_action.setChecked(False)  # as after the fill itself: show the result
 
     def zoom_in(self) -> None:
         self.canvas.zoom_in()

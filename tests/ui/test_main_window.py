@@ -50,11 +50,15 @@ def test_fill_changes_only_the_masked_pixels_and_undo_restores_them(window, qtbo
     assert window.windowTitle().startswith("sample.png")
     assert window.undo_action.isEnabled()
 
+    assert not window.show_mask_action.isChecked(), "the result is shown, not the mask over it"
+
     window.undo_action.trigger()
     assert np.array_equal(window.document.pixels, original)
     assert not window.document.is_modified
+    assert window.show_mask_action.isChecked(), "undoing a fill shows its hole again, ready for another try"
     window.redo_action.trigger()
     assert np.array_equal(window.document.pixels, filled)
+    assert not window.show_mask_action.isChecked()
 
 
 def test_cancel_during_a_live_preview_leaves_the_photo_unchanged(window, qtbot, slow_method):
