@@ -55,11 +55,16 @@ def format_seconds(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def progress_text(event: FillProgress) -> str:
-    """"42% — region 1/2: step 30 — about 4 s left" (the bar's text)."""
+def progress_text(event: FillProgress, brief: bool = False) -> str:
+    """"42% — region 1/2: step 30 — about 4 s left" (the bar's text).
+
+    ``brief`` keeps only the first "·"-separated part of the method's text (DIP adds its rate and
+    losses), so the bar's one line is not cut off in a narrow dock; the full text goes to the tooltip
+    and the status bar.
+    """
     parts = [f"{event.fraction * 100:.0f}%"]
     if event.text:
-        parts.append(event.text)
+        parts.append(event.text.split(" · ")[0] if brief else event.text)
     if event.eta_s is not None and event.fraction < 1.0:
         parts.append(f"about {format_seconds(event.eta_s)} left")
     return " — ".join(parts)
@@ -222,7 +227,10 @@ class FillController(QObject):
 
     def _on_progress(self, event: FillProgress) -> None:
         self.view.progress.setValue(round(event.fraction * _PROGRESS_STEPS))
-        self.view.progress.setFormat(progress_text(event))
+        self.view.progress.setFormat(progress_text(event, brief=True))
+        full = progress_text(event)
+        self.view.progress.setToolTip(full)
+        self._say(full)
 
     def _on_preview(self, event: FillPreview) -> None:
         first = self._first_preview
@@ -300,6 +308,7 @@ class FillController(QObject):
 
     def _finish(self, result: FillResult, state: str, message: str) -> None:
         self.canvas.clear_preview()
+        self.view.progress.setToolTip("")
         self._set_busy(False)
         self.view.progress.setValue(_PROGRESS_STEPS if state == "Done" else 0)
         self.view.progress.setFormat(state)

@@ -241,3 +241,18 @@ def test_a_first_fill_on_the_sample_is_a_content_aware_fill_that_removes_the_spo
     assert not np.array_equal(filled[hole], original[hole])
     # the surroundings carry about 4.3 grey levels of grain; Telea/NS leave about 1.7, PatchMatch 3.5
     assert _fine_detail(filled, inner) > 0.6 * _fine_detail(original, ring), "the fill is a smooth smear"
+
+
+def test_a_long_progress_line_stays_readable_in_the_fill_panel(window):
+    """DIP reports its rate and losses; the bar keeps the step and the time left on one line that fits,
+    and the details stay in the tooltip and the status bar."""
+    from inpaint_studio.runtime.jobs import FillProgress
+
+    text = "DIP fast: iter 23/300 · 2.8 it/s · loss 0.0254 · held-out 0.0396"
+    window.fills._on_progress(FillProgress("r1", 0.34, text, 8.0, 18.0))
+
+    bar = window.fill_panel.progress
+    assert bar.format() == "34% — DIP fast: iter 23/300 — about 18 s left"
+    assert bar.fontMetrics().horizontalAdvance(bar.format()) < bar.width()
+    assert "held-out 0.0396" in bar.toolTip()
+    assert "held-out 0.0396" in window.statusBar().currentMessage()
