@@ -31,6 +31,28 @@ log = logging.getLogger(__name__)
 DEFAULT_METHOD = "patchmatch"
 
 
+#: the built-in methods in the order a user reaches for them: object removal, scratches and dust,
+#: structure, then the slower fitted networks; anything else follows by label
+BUILT_IN_ORDER = ("patchmatch", "telea", "ns", "criminisi", "dip", "siren")
+_READY, _INSTALLED_NETWORK, _NEEDS_WEIGHTS = 0, 1, 2
+
+
+def method_order(infos: list[MethodInfo]) -> list[tuple[int, MethodInfo]]:
+    """(group, info) in menu order: methods that work now (no weights), learned networks whose weights
+    are installed, then those still waiting for weights — so the list opens on what can run."""
+
+    def key(info: MethodInfo) -> tuple[int, int, str]:
+        if not info.weights:
+            group = _READY
+        else:
+            group = _INSTALLED_NETWORK if weights_installed(info) else _NEEDS_WEIGHTS
+        rank = BUILT_IN_ORDER.index(info.name) if info.name in BUILT_IN_ORDER else len(BUILT_IN_ORDER)
+        return group, rank, info.label.lower()
+
+    keyed = sorted(((key(info), info) for info in infos), key=lambda pair: pair[0])
+    return [(k[0], info) for k, info in keyed]
+
+
 def weights_installed(info: MethodInfo) -> bool:
     """False when the method declares weights that are not installed (or cannot be checked).
 
@@ -147,10 +169,14 @@ class MethodPanel(QWidget):
         self.combo.blockSignals(True)
         self.combo.clear()
         self._infos = {}
-        for info in registry.available():
+        previous_group: int | None = None
+        for group, info in method_order(registry.available()):
+            if previous_group is not None and group != previous_group:
+                self.combo.insertSeparator(self.combo.count())
+            previous_group = group
             self._infos[info.name] = info
             suffix = " — live preview" if info.iterative else ""
-            if not weights_installed(info):
+            if group == _NEEDS_WEIGHTS:
                 suffix += " — weights not installed"
             self.combo.addItem(info.label + suffix, info.name)
             self.combo.setItemData(self.combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole)

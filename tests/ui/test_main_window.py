@@ -256,3 +256,16 @@ def test_a_long_progress_line_stays_readable_in_the_fill_panel(window):
     assert bar.fontMetrics().horizontalAdvance(bar.format()) < bar.width()
     assert "held-out 0.0396" in bar.toolTip()
     assert "held-out 0.0396" in window.statusBar().currentMessage()
+
+
+def test_the_method_list_opens_on_what_runs_now(window):
+    """Built-in methods first, in the order a user reaches for them; networks still waiting for their
+    weights last, behind a separator."""
+    combo = window.method_panel.combo
+    names = [combo.itemData(i) for i in range(combo.count()) if combo.itemData(i) is not None]
+    assert names[:6] == ["patchmatch", "telea", "ns", "criminisi", "dip", "siren"]
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    waiting = [i for i, t in enumerate(texts) if t.endswith("weights not installed")]
+    assert waiting, "the test machine has no weights installed"
+    assert waiting == list(range(waiting[0], len(texts))), "networks without weights come last"
+    assert texts[waiting[0] - 1] == "", "a separator sets them apart"
