@@ -20,7 +20,7 @@ from inpaint_studio.core.types import BBox
 from inpaint_studio.methods import registry
 from inpaint_studio.methods.base import make_params
 from inpaint_studio.runtime.jobs import FillPreview, FillProgress, FillRequest, FillResult
-from inpaint_studio.ui import dialogs
+from inpaint_studio.ui import dialogs, warmup
 from inpaint_studio.ui.background import BackgroundTask, serial_pool
 from inpaint_studio.ui.bridge import FillBridge
 from inpaint_studio.ui.canvas import CanvasView
@@ -199,7 +199,10 @@ class FillController(QObject):
         self.canvas.clear_preview()
         self._first_preview = True
         self.view.progress.setValue(0)
-        self.view.progress.setFormat(f"Starting {cls.label}…")
+        if warmup.compiling(name):  # first use after an install: numba is still compiling it
+            self.view.progress.setFormat(f"Preparing {cls.label} (first use only, up to a minute)…")
+        else:
+            self.view.progress.setFormat(f"Starting {cls.label}…")
         request_id = self.bridge.submit(request)
         self._set_busy(True)
         note = ""

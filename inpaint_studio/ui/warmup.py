@@ -26,6 +26,16 @@ OPT_OUT = "INPAINT_STUDIO_NO_WARMUP"
 METHODS: tuple[str, ...] = ("patchmatch", "criminisi")
 
 
+#: the method the warm-up is running right now (None when idle): a fill of it that starts meanwhile
+#: waits for numba's compiler, and the fill panel says so instead of looking stuck
+_running: str | None = None
+
+
+def compiling(name: str) -> bool:
+    """True while the warm-up is still preparing ``name`` (only long on a cold numba cache)."""
+    return _running == name
+
+
 def disabled(environ: Mapping[str, str] | None = None) -> bool:
     value = (os.environ if environ is None else environ).get(OPT_OUT, "")
     return value not in ("", "0")
@@ -46,12 +56,17 @@ def warm_up(names: Sequence[str] = METHODS) -> dict[str, float]:
         import torch  # noqa: F401
 
         seconds["torch"] = time.perf_counter() - start
+    global _running
     installed = set(registry.names())
     for name in names:
         if name not in installed:
             continue
         start = time.perf_counter()
-        run_fill(FillRequest(pixels=pixels, mask=mask, method=name, device="cpu"))  # never raises
+        _running = name
+        try:
+            run_fill(FillRequest(pixels=pixels, mask=mask, method=name, device="cpu"))  # never raises
+        finally:
+            _running = None
         seconds[name] = time.perf_counter() - start
     return seconds
 

@@ -382,3 +382,22 @@ def test_warm_up_imports_torch_and_runs_one_tiny_fill_per_method():
     seconds = warmup.warm_up(("telea", "no-such-method"))
     assert set(seconds) == {"torch", "telea"}, "uninstalled methods are skipped"
     assert "torch" in sys.modules
+
+
+def test_the_warm_up_says_which_method_it_is_preparing(monkeypatch):
+    from inpaint_studio.runtime import jobs
+
+    seen: list[bool] = []
+    monkeypatch.setattr(jobs, "run_fill", lambda request: seen.append(warmup.compiling(request.method)))
+    warmup.warm_up(("telea",))
+    assert seen == [True], "compiling() is true while the warm-up runs that method"
+    assert not warmup.compiling("telea"), "and false once it is done"
+
+
+def test_a_fill_started_during_the_warm_up_says_it_is_preparing_not_stuck(window, qtbot, monkeypatch):
+    """First launch after an install: PatchMatch compiles for up to a minute; the bar says why."""
+    monkeypatch.setattr(warmup, "_running", "patchmatch")
+    assert window.method_panel.select("patchmatch")
+    with qtbot.waitSignal(window.fills.fill_finished, timeout=60_000):
+        window.fill_panel.fill_button.click()
+        assert "first use only" in window.fill_panel.progress.format()
