@@ -31,7 +31,8 @@ def damage_options(args: argparse.Namespace) -> Any:
     if args.max_pixels is not None and args.max_pixels <= 0:
         raise InvalidParameterError(f"--max-pixels must be a positive number, got {args.max_pixels}")
     return DamageOptions(kind=args.kind, sensitivity=args.sensitivity, min_size=args.min_size,
-                         max_size=args.max_size, dust_finder=args.dust_finder)
+                         max_size=args.max_size, dust_finder=args.dust_finder,
+                         scratch_finder=args.scratch_finder)
 
 
 def ir_threshold(args: argparse.Namespace) -> float:

@@ -304,6 +304,7 @@ def run_restore(
             state.detection = {"seconds": round(time.perf_counter() - t, 6)}
             params["detect"] = {"kind": opts.kind, "sensitivity": opts.sensitivity, "min_size": opts.min_size,
                                 "max_size": opts.max_size, "dust_finder": opts.dust_finder,
+                                "scratch_finder": opts.scratch_finder,
                                 "infrared": infrared is not None,
                                 **({"ir_threshold": ir_threshold} if infrared is not None else {})}
             start = _DETECT_SHARE

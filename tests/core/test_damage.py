@@ -477,3 +477,54 @@ def test_soften_and_component_widths_match_their_plain_formulas() -> None:
     np.maximum.at(half, labels.ravel(), cv2.distanceTransform(found.view(np.uint8), cv2.DIST_L2, 3).ravel())
     widths = detect_module.component_widths(found, labels, count)
     assert np.array_equal(widths, np.maximum(1.0, 2.0 * half - 1.0))
+
+
+# the learned scratch finder (issue 7: whole-line candidates judged by a per-photo classifier) -------
+
+LEARNED_SCRATCHES = DamageOptions(kind="scratches", scratch_finder="learned")
+
+
+def _stripes(h: int = 240, w: int = 320, seed: int = 2) -> np.ndarray:
+    """A striped cloth: parallel bright threads every 9 px on a warm ground, with grain."""
+    rng = np.random.default_rng(seed)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = (0.55, 0.42, 0.33)
+    img += rng.normal(0, 0.008, (h, w, 1))
+    out = np.clip(img * 255, 0, 255).astype(np.uint8)
+    for x in range(6, w, 9):
+        cv2.line(out, (x, 0), (x + 40, h - 1), (175, 140, 112), 1, cv2.LINE_AA)
+    return out
+
+
+def test_learned_scratch_finder_finds_a_faint_scratch_in_texture() -> None:
+    # 12 % brighter than the strokes' ground, one pixel-ish wide, crossing the whole texture
+    img = _line(_strokes(), (10, 40), (310, 200), 145, width=1)
+    truth = _line(np.zeros_like(img), (10, 40), (310, 200), 255, width=1)[..., 0] > 128
+    mask = detect_damage(img, LEARNED_SCRATCHES) >= 128
+    assert mask[truth].mean() > 0.8
+    away = ~(cv2.dilate(truth.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0)
+    assert mask[away].sum() < 150
+
+
+def test_learned_scratch_finder_leaves_a_striped_fabric_alone() -> None:
+    img = _stripes()
+    mask = detect_damage(img, LEARNED_SCRATCHES) >= 128
+    assert mask.sum() < 200, "the cloth's own threads are a family of lines, not scratches"
+
+
+def test_learned_scratch_finder_is_deterministic_and_monotone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_studio.core.damage import scratch_learned
+
+    img = _line(_strokes(seed=4), (30, 220), (290, 20), 100, width=2)
+    masks = [detect_damage(img, dataclasses.replace(LEARNED_SCRATCHES, sensitivity=s)) >= 128
+             for s in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    for lower, higher in itertools.pairwise(masks):
+        assert not (lower & ~higher).any(), "a higher sensitivity keeps every pixel a lower one kept"
+    monkeypatch.setattr(scratch_learned, "_CACHE", type(scratch_learned._CACHE)())  # refit
+    assert np.array_equal(detect_damage(img, LEARNED_SCRATCHES) >= 128, masks[2])
+
+
+def test_scratch_finder_is_checked_and_classic_by_default() -> None:
+    assert DamageOptions().scratch_finder == "classic"
+    with pytest.raises(InvalidParameterError, match="scratch finder"):
+        DamageOptions(scratch_finder="magic")

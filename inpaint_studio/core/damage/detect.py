@@ -634,6 +634,16 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     costs little.
     """
     _check_pixels(pixels)
+    if options.kind != "dust" and options.scratch_finder == "learned":
+        from inpaint_studio.core.damage import scratch_learned
+
+        finder = scratch_learned.detector_for(pixels, options.max_size, cancel=cancel)
+        lines = _soften(finder.scratches(pixels, options, cancel=cancel), tuning)
+        if options.kind == "scratches":
+            return lines
+        specks = detect_damage(pixels, replace(options, kind="dust"), cancel=cancel, tuning=tuning,
+                               detector=detector)
+        return np.maximum(lines, specks)
     if options.kind != "scratches" and options.dust_finder == "learned":
         from inpaint_studio.core.damage import learned
 

@@ -13,6 +13,10 @@ DamageKind = Literal["scratches", "dust", "all"]
 #: not flagged; on the synthetic Kodak benchmark it has 2.2-2.5x the dust precision of "classic" and
 #: more recall (``benchmarks/damage_detection.py``). "classic": the filters and tests alone (instant).
 DustFinder = Literal["classic", "learned"]
+#: "classic" (the default): the line filter and its length, parallel-twin, isolation and colour
+#: tests. "learned": the same line candidates at a permissive level, each kept or dropped by a small
+#: classifier of whole-line features fitted to this photo at detect time (:mod:`.scratch_learned`).
+ScratchFinder = Literal["classic", "learned"]
 
 #: widest defect the detector looks for; beyond this a "defect" is image structure (or a tear
 #: that the user should brush by hand) and the morphology cost grows with the square of it.
@@ -32,6 +36,8 @@ class DamageOptions:
     max_size: int = 15
     #: how dust is found (see :data:`DustFinder`)
     dust_finder: DustFinder = "learned"
+    #: how scratches, hairs and cracks are found (see :data:`ScratchFinder`)
+    scratch_finder: ScratchFinder = "classic"
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(DamageKind):
@@ -40,6 +46,10 @@ class DamageOptions:
         if self.dust_finder not in get_args(DustFinder):
             raise InvalidParameterError(
                 f"dust finder must be one of {', '.join(get_args(DustFinder))}, got {self.dust_finder!r}")
+        if self.scratch_finder not in get_args(ScratchFinder):
+            raise InvalidParameterError(
+                f"scratch finder must be one of {', '.join(get_args(ScratchFinder))}, "
+                f"got {self.scratch_finder!r}")
         try:
             sensitivity = float(self.sensitivity)
         except (TypeError, ValueError):
