@@ -81,9 +81,15 @@ def _line_defect(rng: np.random.Generator, h: int, w: int, max_size: int) -> np.
     return _draw_paths((h, w), paths)
 
 
-def _speck(rng: np.random.Generator, h: int, w: int, max_size: int) -> np.ndarray:
-    """An irregular blob from 1.5 px to ``max_size`` across (log-uniform: small dust is common)."""
-    d = float(np.exp(rng.uniform(np.log(1.5), np.log(max(2.0, float(max_size))))))
+def _speck(rng: np.random.Generator, h: int, w: int, max_size: int, uniform: float = 0.0) -> np.ndarray:
+    """An irregular blob from 1.5 px to ``max_size`` across: log-uniform (small dust is common), or
+    with probability ``uniform`` uniform in diameter (large specks, whose inside a pixel cannot tell
+    from a wide line's, are then as common as small ones)."""
+    largest = max(2.0, float(max_size))
+    if uniform and rng.random() < uniform:
+        d = float(rng.uniform(1.5, largest))
+    else:
+        d = float(np.exp(rng.uniform(np.log(1.5), np.log(largest))))
     margin = d / 2 + 2
     cx = rng.uniform(margin, max(margin + 1, w - margin))
     cy = rng.uniform(margin, max(margin + 1, h - margin))
@@ -103,14 +109,16 @@ def _speck(rng: np.random.Generator, h: int, w: int, max_size: int) -> np.ndarra
     return cov
 
 
-def inject(rgb: np.ndarray, rng: np.random.Generator, max_size: int, lines: int, specks: int) -> Injected:
-    """Draw ``lines`` line defects and ``specks`` specks onto a float RGB crop (HxWx3, [0, 1])."""
+def inject(rgb: np.ndarray, rng: np.random.Generator, max_size: int, lines: int, specks: int,
+           uniform_specks: float = 0.0) -> Injected:
+    """Draw ``lines`` line defects and ``specks`` specks onto a float RGB crop (HxWx3, [0, 1]);
+    ``uniform_specks``: the share of specks whose diameter is uniform rather than log-uniform."""
     h, w = rgb.shape[:2]
     img = rgb.copy()
     label = np.zeros((h, w), np.uint8)
     touched = np.zeros((h, w), bool)
     objects = [(SCRATCH, _line_defect(rng, h, w, max_size)) for _ in range(lines)]
-    objects += [(DUST, _speck(rng, h, w, max_size)) for _ in range(specks)]
+    objects += [(DUST, _speck(rng, h, w, max_size, uniform_specks)) for _ in range(specks)]
     for kind, cov in objects:
         ys, xs = np.nonzero(cov > 0)
         if len(ys) == 0:
