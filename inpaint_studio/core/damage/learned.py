@@ -15,9 +15,7 @@ pixels the classical detector flags are left out of the negatives.
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,9 +28,9 @@ from inpaint_studio.core.damage.features import CONTEXT, SPECK_BRIGHT, SPECK_DAR
 from inpaint_studio.core.damage.mlp import MLP
 from inpaint_studio.core.damage.mlp import fit as fit_mlp
 from inpaint_studio.core.damage.options import DamageOptions
+from inpaint_studio.core.damage.per_photo import FittedCache, fingerprint, float_rgb, training_crops
 from inpaint_studio.core.damage.tiles import tiles
 from inpaint_studio.core.errors import FillCancelled
-from inpaint_studio.core.pixels import max_value
 
 
 @dataclass(frozen=True)
@@ -95,15 +93,6 @@ _LOG_GAIN = 50.0
 MAPS_BUDGET = 512 * 2**20
 
 
-def _float_rgb(pixels: np.ndarray) -> np.ndarray:
-    rgb = pixels.astype(np.float32) * np.float32(1.0 / max_value(pixels.dtype))
-    if rgb.ndim == 2:
-        rgb = rgb[..., None]
-    if rgb.shape[2] == 1:
-        rgb = np.repeat(rgb, 3, axis=2)
-    return np.ascontiguousarray(rgb[..., :3])
-
-
 def _planes(rgb: np.ndarray, grey: bool, max_size: int) -> np.ndarray:
     """Feature planes (F x H x W) of a float RGB crop."""
     luma = rgb @ classical._LUMA
@@ -118,30 +107,6 @@ def _planes(rgb: np.ndarray, grey: bool, max_size: int) -> np.ndarray:
     np.log1p(planes, out=planes)
     np.negative(planes, out=planes, where=negative)
     return planes
-
-
-def _crops(h: int, w: int, tuning: LearnedTuning, rng: np.random.Generator) -> list[tuple[slice, slice]]:
-    """The whole photo if it is small, else spread-out square crops up to ``train_pixels``."""
-    if h * w <= tuning.train_pixels:
-        return [(slice(0, h), slice(0, w))]
-    side = min(tuning.crop, h, w)
-    count = max(1, tuning.train_pixels // (side * side))
-    # stratified over a grid so the crops see different parts of the photo
-    grid = int(np.ceil(np.sqrt(count)))
-    cells = rng.permutation(grid * grid)[:count]
-    out = []
-    for cell in cells:
-        gy, gx = divmod(int(cell), grid)
-        top = int((h - side) * (gy + rng.random()) / grid)
-        left = int((w - side) * (gx + rng.random()) / grid)
-        out.append((slice(top, top + side), slice(left, left + side)))
-    return out
-
-
-def fingerprint(pixels: np.ndarray) -> tuple:
-    """Identity of an image's content (a detector and its probabilities are cached per image)."""
-    digest = hashlib.blake2b(np.ascontiguousarray(pixels).view(np.uint8).data, digest_size=16).hexdigest()
-    return pixels.shape, str(pixels.dtype), digest
 
 
 @dataclass
@@ -183,7 +148,7 @@ class LearnedDetector:
         for t in tiles(h, w, tile, CONTEXT + self.max_size):
             if cancel is not None and cancel():
                 raise FillCancelled("damage detection cancelled")
-            planes = _planes(_float_rgb(pixels[t.outer.slices]), self.grey, self.max_size)
+            planes = _planes(float_rgb(pixels[t.outer.slices]), self.grey, self.max_size)
             inner = planes[(slice(None), *t.inner_in_outer.slices)]
             # candidates are cut into components on the whole outer tile, so a blob crossing the
             # inner border is sized whole
@@ -283,14 +248,14 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
     h, w = pixels.shape[:2]
     grey = pixels.ndim == 2 or pixels.shape[2] < 3
     xs, ys, plain = [], [], []
-    for rows, cols in _crops(h, w, tuning, rng):
+    for rows, cols in training_crops(h, w, tuning.train_pixels, tuning.crop, rng):
         if cancel is not None and cancel():
             raise FillCancelled("damage detection cancelled")
         crop = pixels[rows, cols]
         options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size, dust_finder="classic")
         known = classical.detect_damage(crop, options)
         unknown = cv2.dilate((known > 0).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        rgb = _float_rgb(crop)
+        rgb = float_rgb(crop)
         mp = crop.shape[0] * crop.shape[1] / 1e6
         # a small photo gets more damaged copies: the classifier needs a few hundred defects
         copies = max(tuning.copies, int(np.ceil(tuning.min_train_pixels / (crop.shape[0] * crop.shape[1]))))
@@ -358,8 +323,8 @@ def _sample(planes: np.ndarray, dmg: synth.Injected, unknown: np.ndarray, rng: n
     return x, y
 
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+#: the fitted detectors of the last two photos
+_CACHE: FittedCache[LearnedDetector] = FittedCache()
 
 
 def release_maps() -> None:
@@ -369,9 +334,7 @@ def release_maps() -> None:
     ``batch``) never re-threshold, and a 100 MP scan's maps (~325 MB) would otherwise stay alive
     through the fill that follows, and in a batch through the next photo's detection too.
     """
-    with _CACHE_LOCK:
-        detectors = list(_CACHE.values())
-    for detector in detectors:
+    for detector in _CACHE.values():
         with detector._lock:
             detector._seen.clear()
 
@@ -382,13 +345,4 @@ def detector_for(pixels: np.ndarray, max_size: int, *, seed: int = 0,
     """The detector fitted to ``pixels`` (cached for the last two photos: slider moves only re-threshold).
     ``key``: ``pixels``' :func:`fingerprint` when the caller has it already."""
     key = (key or fingerprint(pixels), max_size, seed, tuning)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    detector = fit(pixels, max_size, seed=seed, cancel=cancel, tuning=tuning)
-    with _CACHE_LOCK:
-        _CACHE[key] = detector
-        while len(_CACHE) > 2:
-            _CACHE.popitem(last=False)
-    return detector
+    return _CACHE.get_or_fit(key, lambda: fit(pixels, max_size, seed=seed, cancel=cancel, tuning=tuning))

@@ -17,8 +17,6 @@ small classifier fitted to *this* photo weighs them:
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -28,9 +26,9 @@ import numpy as np
 from inpaint_studio.core.damage import detect as classical
 from inpaint_studio.core.damage import synth
 from inpaint_studio.core.damage.options import DamageOptions
+from inpaint_studio.core.damage.per_photo import FittedCache, fingerprint, float_rgb, training_crops
 from inpaint_studio.core.damage.tiles import tiles
 from inpaint_studio.core.errors import FillCancelled
-from inpaint_studio.core.pixels import max_value
 
 
 @dataclass(frozen=True)
@@ -64,15 +62,6 @@ class ScratchTuning:
 SCRATCH_TUNING = ScratchTuning()
 
 _FEATURES = 22
-
-
-def _float_rgb(pixels: np.ndarray) -> np.ndarray:
-    rgb = pixels.astype(np.float32) * np.float32(1.0 / max_value(pixels.dtype))
-    if rgb.ndim == 2:
-        rgb = rgb[..., None]
-    if rgb.shape[2] == 1:
-        rgb = np.repeat(rgb, 3, axis=2)
-    return np.ascontiguousarray(rgb[..., :3])
 
 
 def _pieces(score: np.ndarray, t: np.ndarray,
@@ -284,7 +273,7 @@ class ScratchDetector:
         for t in tiles(h, w, 2048, margin):
             if cancel is not None and cancel():
                 raise FillCancelled("damage detection cancelled")
-            rgb = _float_rgb(pixels[t.outer.slices])
+            rgb = float_rgb(pixels[t.outer.slices])
             labels, count, f, _ = candidates(rgb, self.grey, self.max_size, tuning)
             if count <= 1:
                 continue
@@ -303,22 +292,6 @@ class ScratchDetector:
 
 def threshold(sensitivity: float, tuning: ScratchTuning = SCRATCH_TUNING) -> float:
     return float(1.0 / (1.0 + np.exp(-(1.0 - float(sensitivity)) * tuning.logit_lo)))
-
-
-def _crops(h: int, w: int, tuning: ScratchTuning, rng: np.random.Generator) -> list[tuple[slice, slice]]:
-    if h * w <= tuning.train_pixels:
-        return [(slice(0, h), slice(0, w))]
-    side = min(tuning.crop, h, w)
-    count = max(1, tuning.train_pixels // (side * side))
-    grid = int(np.ceil(np.sqrt(count)))
-    cells = rng.permutation(grid * grid)[:count]
-    out = []
-    for cell in cells:
-        gy, gx = divmod(int(cell), grid)
-        top = int((h - side) * (gy + rng.random()) / grid)
-        left = int((w - side) * (gx + rng.random()) / grid)
-        out.append((slice(top, top + side), slice(left, left + side)))
-    return out
 
 
 def training_set(pixels: np.ndarray, max_size: int, rng: np.random.Generator, tuning: ScratchTuning,
@@ -341,7 +314,7 @@ def _training_components(pixels: np.ndarray, max_size: int, rng: np.random.Gener
     h, w = pixels.shape[:2]
     grey = pixels.ndim == 2 or pixels.shape[2] < 3
     xs, shares, clears = [], [], []
-    crops = _crops(h, w, tuning, rng)
+    crops = training_crops(h, w, tuning.train_pixels, tuning.crop, rng)
     copies = max(1, round(tuning.copies / len(crops))) if len(crops) > 1 else tuning.copies
     for rows, cols in crops:
         crop = pixels[rows, cols]
@@ -349,7 +322,7 @@ def _training_components(pixels: np.ndarray, max_size: int, rng: np.random.Gener
                                 dust_finder="classic")
         known = classical.detect_damage(crop, options) > 0
         known = cv2.dilate(known.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        rgb = _float_rgb(crop)
+        rgb = float_rgb(crop)
         mp = crop.shape[0] * crop.shape[1] / 1e6
         for _ in range(copies):
             if cancel is not None and cancel():
@@ -392,24 +365,13 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
     return ScratchDetector(model, max_size, grey)
 
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+#: the fitted detectors of the last two photos
+_CACHE: FittedCache[ScratchDetector] = FittedCache()
 
 
 def detector_for(pixels: np.ndarray, max_size: int, *, seed: int = 0,
                  cancel: Callable[[], bool] | None = None, tuning: ScratchTuning = SCRATCH_TUNING,
                  key: tuple | None = None) -> ScratchDetector:
     """The scratch detector fitted to ``pixels`` (cached for the last two photos)."""
-    from inpaint_studio.core.damage.learned import fingerprint
-
     key = (key or fingerprint(pixels), max_size, seed, tuning)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    detector = fit(pixels, max_size, seed=seed, cancel=cancel, tuning=tuning)
-    with _CACHE_LOCK:
-        _CACHE[key] = detector
-        while len(_CACHE) > 2:
-            _CACHE.popitem(last=False)
-    return detector
+    return _CACHE.get_or_fit(key, lambda: fit(pixels, max_size, seed=seed, cancel=cancel, tuning=tuning))
