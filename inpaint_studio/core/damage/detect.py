@@ -360,25 +360,35 @@ def _has_parallels(resp: np.ndarray, labels: np.ndarray, count: int, theta: floa
     Real line structure comes in families (mortar joints, boards, window bars, fabric, hair);
     a scratch crosses the picture on its own. Response sampled at perpendicular offsets.
     """
-    # Only the components' own pixels are sampled (a few % of the tile): summing whole shifted
-    # copies of the tile per offset and orientation was 60 % of the scratch detector's time. The
-    # sums run in the same pixel order, so the means are the same to the bit (component 0, the
-    # background, is not a line and reads 0).
+    strength, sides = parallel_means(resp, labels, count, theta, tuning.parallel_offsets)
+    twin = sides.min(axis=0) if tuning.parallel_sides == 2 else sides.max(axis=0)
+    return twin > tuning.parallel * strength
+
+
+def parallel_means(resp: np.ndarray, labels: np.ndarray, count: int, theta: float,
+                   offsets: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per component of ``labels`` (lines at angle ``theta``): its mean ``resp``, and per side the
+    strongest mean ``resp`` of the component shifted ``offsets`` px across the line (2 x count).
+
+    Only the components' own pixels are sampled (a few % of the tile): summing whole shifted copies
+    of the tile per offset and orientation was 60 % of the scratch detector's time. The sums run in
+    the same pixel order as a whole-tile bincount, so the means are the same to the bit
+    (component 0, the background, is not a line and reads 0).
+    """
     ys, xs = np.nonzero(labels)
     lab = labels[ys, xs]
     n = np.maximum(np.bincount(lab, minlength=count), 1)
     strength = np.bincount(lab, resp[ys, xs], minlength=count) / n
     ny, nx = np.cos(theta), -np.sin(theta)  # unit normal of a line at angle theta (x right, y down)
-    pad = max(tuning.parallel_offsets) + 1
+    pad = max(offsets) + 1
     padded = cv2.copyMakeBorder(resp, pad, pad, pad, pad, cv2.BORDER_REFLECT)
     sides = np.zeros((2, count), np.float64)
-    for d in tuning.parallel_offsets:
+    for d in offsets:
         for side, sign in enumerate((1, -1)):
             dy, dx = round(sign * d * ny), round(sign * d * nx)
             shifted = padded[ys + (pad + dy), xs + (pad + dx)]
             np.maximum(sides[side], np.bincount(lab, shifted, minlength=count) / n, out=sides[side])
-    twin = sides.min(axis=0) if tuning.parallel_sides == 2 else sides.max(axis=0)
-    return twin > tuning.parallel * strength
+    return strength, sides
 
 
 def _angles(count: int) -> list[float]:

@@ -111,17 +111,8 @@ def _pieces(score: np.ndarray, t: np.ndarray,
 def _twin_ratio(resp: np.ndarray, labels: np.ndarray, count: int, theta: float,
                 tuning: classical._Tuning) -> np.ndarray:
     """Per component: strongest same-orientation response at the parallel offsets / own strength."""
-    strength = classical._component_means(labels, count, resp)
-    h, w = resp.shape
-    ny, nx = np.cos(theta), -np.sin(theta)
-    pad = max(tuning.parallel_offsets) + 1
-    padded = cv2.copyMakeBorder(resp, pad, pad, pad, pad, cv2.BORDER_REFLECT)
-    twin = np.zeros(count, np.float64)
-    for d in tuning.parallel_offsets:
-        for sign in (1, -1):
-            dy, dx = round(sign * d * ny), round(sign * d * nx)
-            shifted = padded[pad + dy:pad + dy + h, pad + dx:pad + dx + w]
-            np.maximum(twin, classical._component_means(labels, count, shifted), out=twin)
+    strength, sides = classical.parallel_means(resp, labels, count, theta, tuning.parallel_offsets)
+    twin = sides.max(axis=0)
     return np.minimum(twin / np.maximum(strength, 1e-6), 4.0)
 
 
