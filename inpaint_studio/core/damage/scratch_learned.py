@@ -295,8 +295,8 @@ def training_set(pixels: np.ndarray, max_size: int, rng: np.random.Generator, tu
 
 
 def _training_components(pixels: np.ndarray, max_size: int, rng: np.random.Generator, tuning: ScratchTuning,
-                         cancel: Callable[[], bool] | None = None,
-                         research: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         cancel: Callable[[], bool] | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, share on a drawn line, clear negative) of the candidates of damaged copies.
 
     A clear negative touches no drawn defect (nor its rim) and none of what the classical detector
@@ -331,12 +331,10 @@ def _training_components(pixels: np.ndarray, max_size: int, rng: np.random.Gener
             unknown = np.bincount(flat, known.ravel(), minlength=count)
             xs.append(f[1:])
             shares.append(on[1:])
-            clears.append(np.where(near[1:] > 0, 0, np.where(unknown[1:] > 0, 1, 2)))
+            clears.append((near[1:] == 0) & (unknown[1:] == 0))
     if not xs:
-        return np.zeros((0, _FEATURES), np.float32), np.zeros(0), np.zeros(0, np.int64)
-    if research:
-        return np.concatenate(xs), np.concatenate(shares), np.concatenate(clears)
-    return np.concatenate(xs), np.concatenate(shares), np.concatenate(clears) == 2
+        return np.zeros((0, _FEATURES), np.float32), np.zeros(0), np.zeros(0, bool)
+    return np.concatenate(xs), np.concatenate(shares), np.concatenate(clears)
 
 
 def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callable[[], bool] | None = None,
