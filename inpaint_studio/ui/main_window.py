@@ -8,6 +8,7 @@ ui.actions. The few one-line handlers below only forward to the canvas or a cont
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +199,7 @@ class MainWindow(QMainWindow):
         self.fills.fill_finished.connect(self._on_fill_finished)
         self.fills.weights_missing.connect(self._show_weights_help)
         self.method_panel.get_weights_requested.connect(self._show_weights_help)
-        self.history_panel.jump_requested.connect(self.document.jump_to)
+        self.history_panel.jump_requested.connect(self.history_jump)
         self.files.opened.connect(lambda _path: self.canvas.setFocus())
         self.canvas.file_dropped.connect(self._open_dropped)
         self.canvas.zoom_changed.connect(self.status.set_zoom)
@@ -243,17 +244,23 @@ class MainWindow(QMainWindow):
         self.files.resolve_unsaved(then=lambda: (self.fills.cancel_fill(), self.files.open_photo(path)))
 
     def history_undo(self) -> None:
-        undone = self.document.undo_text()
-        self.document.undo()
-        if undone is not None and undone.startswith("Fill"):
-            # the hole is back: show its mask, so trying another method is one click away
-            self.show_mask_action.setChecked(True)
+        self._move_in_history(self.document.undo)
 
     def history_redo(self) -> None:
-        redone = self.document.redo_text()
-        self.document.redo()
-        if redone is not None and redone.startswith("Fill"):
-            self.show_mask_action.setChecked(False)  # as after the fill itself: show the result
+        self._move_in_history(self.document.redo)
+
+    def history_jump(self, index: int) -> None:
+        self._move_in_history(lambda: self.document.jump_to(index))
+
+    def _move_in_history(self, move: Callable[[], None]) -> None:
+        """Undo, redo or a History click; going back over a fill shows its hole's mask again (trying
+        another method is one click away), going forward over one shows the result, as the fill did."""
+        labels, before = self.document.history_steps()
+        move()
+        after = self.document.history_steps()[1]
+        crossed = labels[min(before, after):max(before, after)]
+        if any(label.startswith("Fill") for label in crossed):
+            self.show_mask_action.setChecked(after < before)
 
     def zoom_in(self) -> None:
         self.canvas.zoom_in()

@@ -60,6 +60,10 @@ def test_fill_changes_only_the_masked_pixels_and_undo_restores_them(window, qtbo
     assert np.array_equal(window.document.pixels, filled)
     assert not window.show_mask_action.isChecked()
 
+    window.history_panel.jump_requested.emit(0)  # a click on the History panel's first row
+    assert np.array_equal(window.document.pixels, original)
+    assert window.show_mask_action.isChecked(), "going back in History shows the hole too"
+
 
 def test_cancel_during_a_live_preview_leaves_the_photo_unchanged(window, qtbot, slow_method):
     window.method_panel.refresh()
