@@ -21,6 +21,7 @@ import inpaint_studio
 from inpaint_studio.cli import models_cmd
 from inpaint_studio.cli.common import EXIT_CANCELLED, PROG, print_error, print_note
 from inpaint_studio.core.errors import FillCancelled, InpaintStudioError
+from inpaint_studio.methods import DEFAULT_METHOD
 
 COMMANDS = ("fill", "detect", "restore", "batch", "methods", "models", "gui")
 
@@ -55,8 +56,9 @@ def _common_options() -> argparse.ArgumentParser:
 def _method_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("method")
-    group.add_argument("-m", "--method", default="telea", metavar="NAME",
-                       help="inpainting method (default: telea; see 'inpaint-studio methods')")
+    group.add_argument("-m", "--method", default=DEFAULT_METHOD, metavar="NAME",
+                       help=f"inpainting method (default: {DEFAULT_METHOD}, content-aware fill, as in "
+                            "the editor; see 'inpaint-studio methods')")
     group.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                        help="method parameter, repeatable, e.g. --param radius=5")
     return parent

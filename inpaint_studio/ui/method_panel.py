@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFrame, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from inpaint_studio.core.errors import InpaintStudioError
-from inpaint_studio.methods import registry
+from inpaint_studio.methods import DEFAULT_METHOD, registry
 from inpaint_studio.methods.base import param_specs
 from inpaint_studio.methods.registry import MethodInfo
 from inpaint_studio.runtime.weights import weights_status
@@ -23,13 +23,6 @@ from inpaint_studio.ui.param_form import ParamForm
 from inpaint_studio.ui.settings import Preferences
 
 log = logging.getLogger(__name__)
-
-#: the method selected when nothing else is asked for: content-aware fill, because the editor's
-#: first job is removing an object (the sample's spoon). Always installed, no weights, about 1 s on
-#: a Kodak photo. On the Kodak masks its hole-PSNR is Telea's or better (thin equal, object and
-#: scratch +0.1 to +0.7 dB) with 2-3x the texture (docs/benchmarks.md); Telea smears an object.
-DEFAULT_METHOD = "patchmatch"
-
 
 #: the built-in methods in the order a user reaches for them: object removal, scratches and dust,
 #: structure, then the slower fitted networks; anything else follows by label
