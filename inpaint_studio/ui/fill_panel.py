@@ -318,6 +318,16 @@ class FillController(QObject):
         self._say(message)
         self.fill_finished.emit(result)
 
+    def history_moved_over_fill(self, undone: bool) -> None:
+        """Undo / redo crossed a fill: the panel and status bar stop claiming "Done … Undo with Ctrl+Z"
+        for a result no longer on the photo (a fill still running keeps its own progress)."""
+        if self.busy:
+            return
+        self.view.progress.setValue(0 if undone else _PROGRESS_STEPS)
+        self.view.progress.setFormat("Ready" if undone else "Done")
+        self._say("Fill undone: its mask is shown again. Pick a method and press Fill to try another."
+                  if undone else "Fill redone. Undo with Ctrl+Z.")
+
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Closing: stop the fill and let a result being compared finish (it is then dropped)."""
         self.cancel_fill()

@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
         crossed = labels[min(before, after):max(before, after)]
         if any(label.startswith("Fill") for label in crossed):
             self.show_mask_action.setChecked(after < before)
+            self.fills.history_moved_over_fill(undone=after < before)
 
     def zoom_in(self) -> None:
         self.canvas.zoom_in()

@@ -56,9 +56,12 @@ def test_fill_changes_only_the_masked_pixels_and_undo_restores_them(window, qtbo
     assert np.array_equal(window.document.pixels, original)
     assert not window.document.is_modified
     assert window.show_mask_action.isChecked(), "undoing a fill shows its hole again, ready for another try"
+    assert "Undo with Ctrl+Z" not in window.statusBar().currentMessage(), "the fill's message is stale"
+    assert window.fill_panel.progress.format() == "Ready"
     window.redo_action.trigger()
     assert np.array_equal(window.document.pixels, filled)
     assert not window.show_mask_action.isChecked()
+    assert window.fill_panel.progress.format() == "Done"
 
     window.history_panel.jump_requested.emit(0)  # a click on the History panel's first row
     assert np.array_equal(window.document.pixels, original)
