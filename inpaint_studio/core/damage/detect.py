@@ -639,7 +639,8 @@ def _toned(pixels: np.ndarray, tuning: _Tuning) -> bool:
 
 def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
                   cancel: Callable[[], bool] | None = None, tuning: _Tuning = TUNING,
-                  detector: LearnedDetector | None = None, key: tuple | None = None) -> np.ndarray:
+                  detector: LearnedDetector | None = None, key: tuple | None = None,
+                  keep: bool = True) -> np.ndarray:
     """uint8 HxW soft mask 0..255 (255 = certainly damage) of scratches, hairs, cracks and dust.
 
     ``pixels``: HxW or HxWx3 (a 4th channel is ignored), uint8 or uint16. Large images are
@@ -650,7 +651,8 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     area); by default it is fitted on ``pixels`` once and cached, so another sensitivity or kind
     costs little. The classic scratch detector likewise keeps its sensitivity-independent maps of
     the last photos (:mod:`.scratch_maps`, within a memory budget), so a sensitivity move for
-    scratches only re-thresholds them. ``key``: ``pixels``' fingerprint when the caller has it.
+    scratches only re-thresholds them (``keep=False``: not for a one-off call, such as the learned
+    finders' training crops). ``key``: ``pixels``' fingerprint when the caller has it.
     """
     _check_pixels(pixels)
     if options.kind != "dust" and options.scratch_finder == "learned":
@@ -673,7 +675,7 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
         if options.kind == "dust":
             return specks
         lines = detect_damage(pixels, replace(options, kind="scratches"), cancel=cancel, tuning=tuning,
-                              key=key)
+                              key=key, keep=keep)
         return np.maximum(lines, specks)
     if tuning.bright_cover == "auto":
         tuning = replace(tuning, bright_cover="paler" if _toned(pixels, tuning) else "grey")
@@ -685,7 +687,7 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     photo = None
     from inpaint_studio.core.damage import per_photo, scratch_maps
 
-    if options.kind != "dust" and scratch_maps.CACHE.budget > 0:
+    if keep and options.kind != "dust" and scratch_maps.CACHE.budget > 0:
         # what the cached maps depend on: the pixels, the widest scratch probed, the tile layout
         # and the tuning (sensitivity and min size are applied to them afterwards)
         width = min(options.max_size, tuning.scratch_width)

@@ -6,8 +6,8 @@ What a tile of :func:`.detect._detect_tile`'s scratch pass computes splits in tw
 * independent of ``sensitivity`` (and of ``min_size``; of ``max_size`` only through the widest
   scratch probed and the tile margin): luma and the two-sided contrast, the detail level ``busy``
   and its texture level, per polarity the rank-1 line score, its 12 oriented line responses, their
-  best and their crests, and the colour maps of the pixel-wise second chance. That is ~90 % of the
-  time (18 s of a 12 MP move);
+  best and their crests, and the colour maps of the pixel-wise second chance: most of the 18-20 s
+  a 12 MP move took;
 * dependent: the threshold, and everything cut from the thresholded crests (components, their
   length, parallel twins, isolation and colour tests).
 
@@ -26,11 +26,15 @@ the bit as the uncached code (``tests/core/test_damage.py`` compares them):
 * the detail level ``busy`` of the whole tile (float32): the isolation test box-filters it around
   each line, and a box filter's running sums depend on every pixel of the row.
 
-About 4-6 bytes per pixel of the tile with its margin (~50-90 MB for a 12 MP photo, measured in
-``docs/benchmarks.md``). The cache holds at most :data:`BUDGET` bytes over all photos; a photo whose
-maps do not fit on their own is not cached at all (a 100 MP scan: its moves cost what they did, its
-visible-area crops are cached), so the editor's peak memory on a big scan grows by less than the
-budget and only while its first pass runs.
+About 10 bytes per photo pixel (4 of them ``busy``, counted over the tiles' overlapping margins; the
+rest grows with how much line-like detail the photo has): 120 MB for kodim05 at 12 MP, 50 MB at
+3 MP (``docs/benchmarks.md``). The cache holds at most :data:`BUDGET` bytes over all photos (the
+oldest photo's maps go first). A photo whose maps will not fit on their own, judged from its tiles
+so far, is not cached at all: a 100 MP scan gives up after its first tile (~15 MB, held for one
+tile), so its moves cost what they did and its peak memory is what it was (measured: 873 vs 869 MB
+for a scratches pass), while the editor's visible-area crops of it are cached. The panel needs no
+handle on the cache: ``detect_damage`` keys it by the photo's fingerprint, the widest scratch
+probed, the tile layout and the tuning (sensitivity, min size and kind are applied afterwards).
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ import numpy as np
 from inpaint_studio.core.damage import detect as classical
 from inpaint_studio.core.damage.options import DamageOptions
 
-#: bytes of tile maps kept over all photos (a 12 MP photo needs ~50-90 MB; see the module docstring)
+#: bytes of tile maps kept over all photos (a 12 MP photo needs ~120 MB; see the module docstring):
+#: the learned dust finder's maps budget, which with the rest keeps a 100 MP scan under 4 GB
 BUDGET = 512 * 2**20
 #: photos (or visible-area crops) kept at most
 ENTRIES = 4
