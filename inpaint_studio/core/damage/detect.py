@@ -684,17 +684,17 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     lines = tuning.line_length + max(tuning.parallel_offsets)
     context = max(tuning.texture_window, 2 * options.max_size + 8, lines)
     margin = context + tuning.grow + tuning.falloff
-    photo = None
     from inpaint_studio.core.damage import per_photo, scratch_maps
 
+    layout = list(tiles(h, w, TILE, margin))
+    photo = None
     if keep and options.kind != "dust" and scratch_maps.CACHE.budget > 0:
         # what the cached maps depend on: the pixels, the widest scratch probed, the tile layout
-        # and the tuning (sensitivity and min size are applied to them afterwards)
+        # and the tuning (sensitivity, min size and kind are applied to them afterwards)
         width = min(options.max_size, tuning.scratch_width)
-        layout = list(tiles(h, w, TILE, margin))
         photo = scratch_maps.CACHE.photo((key or per_photo.fingerprint(pixels), width, TILE, margin, tuning),
                                          len(layout))
-    for index, tile in enumerate(tiles(h, w, TILE, margin)):
+    for index, tile in enumerate(layout):
         if cancel is not None and cancel():
             raise FillCancelled("damage detection cancelled")
         crop = pixels[tile.outer.slices]
