@@ -144,13 +144,20 @@ def damage_mask(pixels: np.ndarray, options: DamageOptions | None, *, infrared: 
     The IR channel sees dust and scratches directly (they block infrared, the dyes do not), so it is
     merged for every kind except ``scratches`` alone, where specks it shows would be unwanted.
     """
-    from inpaint_studio.core.damage import DamageOptions, detect_damage, infrared_dust_mask, learned
+    from inpaint_studio.core.damage import (
+        DamageOptions,
+        detect_damage,
+        infrared_dust_mask,
+        learned,
+        scratch_maps,
+    )
 
     options = options or DamageOptions()
     try:
         mask = np.asarray(detect_damage(pixels, options, cancel=cancel), np.uint8)
     finally:
         learned.release_maps()  # a one-shot detection never re-thresholds: free them before the fill
+        scratch_maps.release_maps()
     if infrared is not None and options.kind != "scratches":
         infrared = np.asarray(infrared)
         if infrared.shape[:2] != pixels.shape[:2]:

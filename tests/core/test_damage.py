@@ -554,3 +554,81 @@ def test_scratch_finder_is_checked_and_classic_by_default() -> None:
     assert DamageOptions().scratch_finder == "classic"
     with pytest.raises(InvalidParameterError, match="scratch finder"):
         DamageOptions(scratch_finder="magic")
+
+
+def _lines_on_texture(h: int = 300, w: int = 380, seed: int = 8) -> np.ndarray:
+    """Colour texture (strokes on a two-colour field) crossed by grey, coloured, faint and parallel
+    lines: every branch of the scratch tests (length, twins, isolation, colour, second chance)."""
+    rng = np.random.default_rng(seed)
+    base = np.where(np.arange(w)[None, :, None] < w // 2, [[[150, 140, 120]]], [[[90, 150, 70]]])
+    img = np.clip(base + rng.normal(0, 3, (h, w, 1)), 0, 255).astype(np.uint8)
+    for _ in range(300):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        a, length, v = rng.uniform(0, np.pi), rng.uniform(4, 14), int(rng.uniform(-25, 25))
+        end = (int(x + length * np.cos(a)), int(y + length * np.sin(a)))
+        colour = tuple(int(c) for c in np.clip(img[y, x].astype(int) + v, 0, 255))
+        cv2.line(img, (x, y), end, colour, 1, cv2.LINE_AA)
+    cv2.line(img, (5, 20), (370, 250), (235, 235, 235), 2, cv2.LINE_AA)  # bright grey scratch
+    cv2.line(img, (30, 290), (340, 10), (40, 40, 40), 1, cv2.LINE_AA)  # dark hair
+    cv2.line(img, (10, 150), (370, 170), (200, 40, 40), 2, cv2.LINE_AA)  # red: structure
+    cv2.line(img, (60, 40), (150, 280), (128, 128, 128), 1, cv2.LINE_AA)  # faint, crosses both fields
+    for x in range(230, 300, 9):  # a family of parallel lines (a fence)
+        cv2.line(img, (x, 30), (x + 20, 200), (60, 60, 60), 1, cv2.LINE_AA)
+    half = img[:, w // 3:2 * w // 3]  # a line grey on one side of a colour border, coloured on the other
+    cv2.line(half, (0, 100), (half.shape[1] - 1, 110), (30, 30, 30), 2, cv2.LINE_AA)
+    return img
+
+
+@pytest.mark.parametrize("grey", [False, True])
+def test_cached_scratch_maps_give_the_uncached_masks_to_the_bit(monkeypatch: pytest.MonkeyPatch,
+                                                                grey: bool) -> None:
+    # a slider move re-thresholds the cached tile maps (core/damage/scratch_maps.py): every
+    # sensitivity, kind and size must give what the whole detector gives
+    from inpaint_studio.core.damage import scratch_maps
+
+    img = _lines_on_texture()
+    if grey:
+        img = np.ascontiguousarray(img[..., 1])
+    monkeypatch.setattr(detect_module, "TILE", 160)  # several tiles, some cut through lines
+    settings = [DamageOptions(kind, s, min_size=low, max_size=high, dust_finder="classic")
+                for kind, (low, high) in [("scratches", (1, 15)), ("all", (1, 15)), ("scratches", (2, 4)),
+                                          ("scratches", (1, 40))]
+                for s in (0.2, 0.55, 0.9)]
+    monkeypatch.setattr(scratch_maps, "CACHE", scratch_maps.ScratchMaps(budget=0))  # never cached
+    uncached = [detect_damage(img, options) for options in settings]
+    cache = scratch_maps.ScratchMaps()
+    monkeypatch.setattr(scratch_maps, "CACHE", cache)
+    built = []
+    tile_maps = scratch_maps.tile_maps
+    monkeypatch.setattr(scratch_maps, "tile_maps", lambda *a: built.append(1) or tile_maps(*a))
+    for options, want in zip(settings, uncached, strict=True):
+        assert np.array_equal(detect_damage(img, options), want), options
+    # 6 tiles each for the widest scratch probed at max size 15 (scratches and all share them), at
+    # max size 4 (narrower) and at max size 40 (a wider tile margin); then only re-thresholds
+    assert len(built) == 3 * 6
+    assert 0 < cache.nbytes < 40 * img.shape[0] * img.shape[1] * 3
+    assert sum(m.sum() for m in uncached) > 0 and not all(np.array_equal(uncached[0], m) for m in uncached)
+
+
+def test_scratch_maps_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inpaint_studio.core.damage import scratch_maps
+
+    img = _lines_on_texture(200, 240)
+    small = _lines_on_texture(100, 120, seed=9)
+    options = DamageOptions("scratches", 0.6)
+    monkeypatch.setattr(scratch_maps, "CACHE", scratch_maps.ScratchMaps())
+    want = detect_damage(img, options, keep=False)  # a one-off call (the learned finders' training)
+    assert scratch_maps.CACHE.nbytes == 0
+    assert np.array_equal(detect_damage(img, options), want)
+    one = scratch_maps.CACHE.nbytes
+    detect_damage(small, options)
+    assert one < scratch_maps.CACHE.nbytes < 2 * one
+    # a photo whose maps do not fit on its own (a 100 MP scan) is not cached, the others make room
+    cache = scratch_maps.ScratchMaps(budget=one - 1)
+    monkeypatch.setattr(scratch_maps, "CACHE", cache)
+    detect_damage(small, options)
+    assert 0 < cache.nbytes < one
+    assert np.array_equal(detect_damage(img, options), want)
+    assert np.array_equal(detect_damage(img, DamageOptions("scratches", 0.6)), want)
+    assert cache.nbytes < one  # the small one's maps may have gone; the big one's never came
+    scratch_maps.release_maps()

@@ -40,6 +40,7 @@ from inpaint_studio.core.errors import FillCancelled, InvalidInputError
 from inpaint_studio.core.pixels import max_value
 
 if TYPE_CHECKING:
+    from inpaint_studio.core.damage import scratch_maps
     from inpaint_studio.core.damage.learned import LearnedDetector
 
 #: tile side (inner); with the margin a tile holds ~1.3 MP, i.e. a few tens of MB of float work arrays
@@ -638,7 +639,8 @@ def _toned(pixels: np.ndarray, tuning: _Tuning) -> bool:
 
 def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
                   cancel: Callable[[], bool] | None = None, tuning: _Tuning = TUNING,
-                  detector: LearnedDetector | None = None) -> np.ndarray:
+                  detector: LearnedDetector | None = None, key: tuple | None = None,
+                  keep: bool = True) -> np.ndarray:
     """uint8 HxW soft mask 0..255 (255 = certainly damage) of scratches, hairs, cracks and dust.
 
     ``pixels``: HxW or HxWx3 (a 4th channel is ignored), uint8 or uint16. Large images are
@@ -647,7 +649,10 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     With ``options.dust_finder == "learned"`` dust is found by a detector trained on this photo:
     ``detector`` is one fitted on the whole photo when ``pixels`` is a crop of it (the GUI's visible
     area); by default it is fitted on ``pixels`` once and cached, so another sensitivity or kind
-    costs little.
+    costs little. The classic scratch detector likewise keeps its sensitivity-independent maps of
+    the last photos (:mod:`.scratch_maps`, within a memory budget), so a sensitivity move for
+    scratches only re-thresholds them (``keep=False``: not for a one-off call, such as the learned
+    finders' training crops). ``key``: ``pixels``' fingerprint when the caller has it.
     """
     _check_pixels(pixels)
     if options.kind != "dust" and options.scratch_finder == "learned":
@@ -663,13 +668,14 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     if options.kind != "scratches" and options.dust_finder == "learned":
         from inpaint_studio.core.damage import learned
 
-        key = learned.fingerprint(pixels)  # hashed once: ~0.5 s on a 100 MP scan
+        key = key or learned.fingerprint(pixels)  # hashed once: ~0.5 s on a 100 MP scan
         if detector is None:
             detector = learned.detector_for(pixels, options.max_size, cancel=cancel, key=key)
         specks = _soften(detector.dust(pixels, options, cancel=cancel, key=key), tuning)
         if options.kind == "dust":
             return specks
-        lines = detect_damage(pixels, replace(options, kind="scratches"), cancel=cancel, tuning=tuning)
+        lines = detect_damage(pixels, replace(options, kind="scratches"), cancel=cancel, tuning=tuning,
+                              key=key, keep=keep)
         return np.maximum(lines, specks)
     if tuning.bright_cover == "auto":
         tuning = replace(tuning, bright_cover="paler" if _toned(pixels, tuning) else "grey")
@@ -678,10 +684,47 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     lines = tuning.line_length + max(tuning.parallel_offsets)
     context = max(tuning.texture_window, 2 * options.max_size + 8, lines)
     margin = context + tuning.grow + tuning.falloff
-    for tile in tiles(h, w, TILE, margin):
+    from inpaint_studio.core.damage import per_photo, scratch_maps
+
+    layout = list(tiles(h, w, TILE, margin))
+    photo = None
+    if keep and options.kind != "dust" and scratch_maps.CACHE.budget > 0:
+        # what the cached maps depend on: the pixels, the widest scratch probed, the tile layout
+        # and the tuning (sensitivity, min size and kind are applied to them afterwards)
+        width = min(options.max_size, tuning.scratch_width)
+        photo = scratch_maps.CACHE.photo((key or per_photo.fingerprint(pixels), width, TILE, margin, tuning),
+                                         len(layout))
+    for index, tile in enumerate(layout):
         if cancel is not None and cancel():
             raise FillCancelled("damage detection cancelled")
         crop = pixels[tile.outer.slices]
-        soft = _soften(_detect_tile(_luma(crop), _chroma(crop), options, tuning), tuning)
+        if photo is None or photo.too_big:
+            found = _detect_tile(_luma(crop), _chroma(crop), options, tuning)
+        else:
+            found = _cached_tile(crop, photo, index, options, tuning)
+        soft = _soften(found, tuning)
         out[tile.inner.slices] = soft[tile.inner_in_outer.slices]
     return out
+
+
+def _cached_tile(crop: np.ndarray, photo: scratch_maps._Photo, index: int, options: DamageOptions,
+                 tuning: _Tuning) -> np.ndarray:
+    """``_detect_tile`` with the scratch pass re-thresholding the photo's cached tile maps (made and
+    kept on the first call, when they fit :data:`.scratch_maps.BUDGET`); the same mask to the bit."""
+    from inpaint_studio.core.damage import scratch_maps
+
+    planes: list[np.ndarray | None] = []
+
+    def chroma() -> np.ndarray | None:
+        if not planes:
+            planes.append(_chroma(crop))
+        return planes[0]
+
+    maps = scratch_maps.CACHE.get(photo, index)
+    if maps is None:
+        maps = scratch_maps.tile_maps(_luma(crop), chroma(), options.max_size, tuning)
+        scratch_maps.CACHE.put(photo, index, maps)
+    found = scratch_maps.scratches(maps, chroma, options, tuning)
+    if options.kind == "all":
+        found |= _detect_tile(_luma(crop), chroma(), replace(options, kind="dust"), tuning)
+    return found
