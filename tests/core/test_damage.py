@@ -262,6 +262,45 @@ def test_a_cream_crack_in_a_sepia_print_is_found() -> None:
     assert (detect_damage(img, DamageOptions(kind="scratches"), tuning=grey_only)[truth] >= 128).mean() < 0.1
 
 
+def _crack_network(print_: np.ndarray | None = None, cracks: int = 12,
+                   seed: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """A sepia print (by default a flat 240 x 320 one) crossed by a dense network of jagged cream
+    cracks, and where they are."""
+    rng = np.random.default_rng(seed)
+    img = _sepia(_flat(240, 320, level=0.35)) if print_ is None else print_.copy()
+    h, w = img.shape[:2]
+    truth = np.zeros((h, w), np.uint8)
+    for _ in range(cracks):
+        pts = [rng.uniform([0, 0], [w, h])]
+        heading = rng.uniform(0, 2 * np.pi)
+        for _ in range(rng.integers(8, 20)):  # straight bits 5-14 px, each bent off the heading
+            bend = heading + rng.choice([-1, 1]) * rng.uniform(0.1, 0.7)
+            pts.append(pts[-1] + rng.uniform(5, 14) * np.array([np.cos(bend), np.sin(bend)]))
+            heading += rng.normal(0, 0.1)
+        polyline = [np.round(np.array(pts)).astype(np.int32)]
+        cv2.polylines(img, polyline, False, (235, 222, 190), 2, cv2.LINE_AA)
+        cv2.polylines(truth, polyline, False, 255, 2, cv2.LINE_AA)
+    return img, truth > 128
+
+
+def test_a_crack_network_in_a_toned_print_is_found_but_a_family_of_threads_is_not() -> None:
+    # the cracks of a network are each other's near-parallel "twins": bright lines on a toned print
+    # get the looser twin veto (parallel_paler), so most of the network is found
+    img, truth = _crack_network()
+    options = DamageOptions(kind="scratches")
+    assert (detect_damage(img, options, keep=False)[truth] >= 128).mean() > 0.85
+    strict = dataclasses.replace(detect_module.TUNING, parallel_paler=detect_module.TUNING.parallel)
+    assert (detect_damage(img, options, tuning=strict, keep=False)[truth] >= 128).mean() < 0.7
+    # ...while real line structure, a family of evenly spaced pale threads, still is not damage
+    for gap in (9, 15, 20):
+        cloth = _sepia(_flat(level=0.35))
+        for x in range(6, cloth.shape[1], gap):
+            cv2.line(cloth, (x, 0), (x + 40, cloth.shape[0] - 1), (235, 222, 190), 1, cv2.LINE_AA)
+        for s in (0.5, 0.9):
+            assert not (detect_damage(cloth, DamageOptions(kind="scratches", sensitivity=s), keep=False)
+                        >= 128).any(), (gap, s)
+
+
 # the learned dust detector (core/damage/learned.py) --------------------------------------------
 
 LEARNED_DUST = DamageOptions(kind="dust", dust_finder="learned")
@@ -579,16 +618,19 @@ def _lines_on_texture(h: int = 300, w: int = 380, seed: int = 8) -> np.ndarray:
     return img
 
 
-@pytest.mark.parametrize("grey", [False, True])
+@pytest.mark.parametrize("photo", ["colour", "grey", "toned"])
 def test_cached_scratch_maps_give_the_uncached_masks_to_the_bit(monkeypatch: pytest.MonkeyPatch,
-                                                                grey: bool) -> None:
+                                                                photo: str) -> None:
     # a slider move re-thresholds the cached tile maps (core/damage/scratch_maps.py): every
     # sensitivity, kind and size must give what the whole detector gives
     from inpaint_studio.core.damage import scratch_maps
 
     img = _lines_on_texture()
-    if grey:
+    if photo == "grey":
         img = np.ascontiguousarray(img[..., 1])
+    elif photo == "toned":  # bright lines get the toned prints' twin veto (parallel_paler)
+        img = _crack_network(_sepia(np.repeat(img[..., 1:2], 3, axis=2)))[0]
+        assert detect_module._toned(img, detect_module.TUNING)
     monkeypatch.setattr(detect_module, "TILE", 160)  # several tiles, some cut through lines
     settings = [DamageOptions(kind, s, min_size=low, max_size=high, dust_finder="classic")
                 for kind, (low, high) in [("scratches", (1, 15)), ("all", (1, 15)), ("scratches", (2, 4)),
@@ -606,7 +648,8 @@ def test_cached_scratch_maps_give_the_uncached_masks_to_the_bit(monkeypatch: pyt
     # 6 tiles each for the widest scratch probed at max size 15 (scratches and all share them), at
     # max size 4 (narrower) and at max size 40 (a wider tile margin); then only re-thresholds
     assert len(built) == 3 * 6
-    assert 0 < cache.nbytes < 40 * img.shape[0] * img.shape[1] * 3
+    # (a dense crack network is line-like detail all over: more crests kept)
+    assert 0 < cache.nbytes < (50 if photo == "toned" else 40) * img.shape[0] * img.shape[1] * 3
     assert sum(m.sum() for m in uncached) > 0 and not all(np.array_equal(uncached[0], m) for m in uncached)
 
 

@@ -253,7 +253,7 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
             raise FillCancelled("damage detection cancelled")
         crop = pixels[rows, cols]
         options = DamageOptions("all", tuning.exclude_sensitivity, max_size=max_size, dust_finder="classic")
-        known = classical.detect_damage(crop, options, keep=False)
+        known = classical.detect_damage(crop, options, keep=False, tuning=classical.STRICT_TWINS)
         unknown = cv2.dilate((known > 0).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         rgb = float_rgb(crop)
         mp = crop.shape[0] * crop.shape[1] / 1e6

@@ -311,7 +311,7 @@ def _training_components(pixels: np.ndarray, max_size: int, rng: np.random.Gener
         crop = pixels[rows, cols]
         options = DamageOptions("scratches", tuning.exclude_sensitivity, max_size=max_size,
                                 dust_finder="classic")
-        known = classical.detect_damage(crop, options, keep=False) > 0
+        known = classical.detect_damage(crop, options, keep=False, tuning=classical.STRICT_TWINS) > 0
         known = cv2.dilate(known.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         rgb = float_rgb(crop)
         mp = crop.shape[0] * crop.shape[1] / 1e6

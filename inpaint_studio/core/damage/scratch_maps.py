@@ -19,7 +19,7 @@ the bit as the uncached code (``tests/core/test_damage.py`` compares them):
   enough to pass the length test at sensitivity 1 (a component at any other sensitivity lies inside
   one of those, so a shorter one can never be kept, and dropping it does not change which pixels
   the others group): their index, response, texture level and the 8 responses the parallel-twin
-  test samples beside them;
+  test samples beside them (14 for the bright lines of a toned print: ``detect._line_tuning``);
 * the best response and the line score of both polarities, and the two colour maps, only on the
   pixels a kept line can reach (those crests grown by the ridge width): everything read there is
   read at a line's own pixels;
@@ -115,11 +115,11 @@ def tile_maps(luma: np.ndarray, chroma: np.ndarray | None, max_size: int,
     level = classical._texture_level(busy, tuning)
     lowest = _threshold(level, 1.0, tuning)
     kernels = classical._line_kernels(tuning.line_length, tuning.line_angles)
-    offsets = tuning.parallel_offsets
-    pad = max(offsets) + 1
     reach = np.zeros((h, w), bool)
     bests, scores, all_lines = [], [], []
-    for ranked in (bright, dark):
+    for polarity, ranked in enumerate((bright, dark)):
+        offsets = classical._line_tuning(tuning, polarity).parallel_offsets  # its twin test's
+        pad = max(offsets) + 1
         score = ranked[1]
         best = np.zeros_like(score)
         spread = cv2.dilate(score, np.ones((tuning.spread, tuning.spread), np.uint8))
@@ -245,7 +245,7 @@ def scratches(maps: TileMaps, chroma: Callable[[], np.ndarray | None], options: 
     found = np.zeros(maps.shape, bool)
     rgb = None
     for p in (0, 1):
-        cand = _long_lines(maps, maps.lines[p], s, tuning)
+        cand = _long_lines(maps, maps.lines[p], s, classical._line_tuning(tuning, p))
         if not cand.any():
             continue
         if rgb is None:
