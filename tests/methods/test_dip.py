@@ -272,3 +272,39 @@ def test_consensus_weights_the_low_passed_fills_and_keeps_the_known_pixels():
     inner[38:52, 50:80] = True
     want = (share_pm * 0.8 + share_ns * 0.2) / (share_pm + share_ns)
     assert np.allclose(out[inner], want, atol=0.02)
+
+
+def test_consensus_averages_several_content_aware_fills_before_weighting():
+    from inpaint_studio.methods.dip import method as dip_method
+
+    image, hole = _stripes(96, 128), np.zeros((96, 128), bool)
+    hole[30:60, 40:90] = True
+    fills = [np.where(hole[..., None], value, image).astype(np.float32) for value in (0.9, 0.7, 0.5)]
+    diffused_small = np.full((48, 64, 3), 0.1, np.float32)
+    out = dip_method.consensus(fills, diffused_small, image, hole, (48, 64), (0.6, 0.2))
+    inner = np.zeros_like(hole)
+    inner[38:52, 50:80] = True
+    assert np.allclose(out[inner], (0.6 * 0.7 + 0.2 * 0.1) / 0.8, atol=0.02)
+
+
+def test_consensus_fills_run_distinct_content_aware_fills_deterministically(monkeypatch):
+    from inpaint_studio.methods.dip import method as dip_method
+
+    calls = []
+    original = dip_method.content_aware_fill
+
+    def recording(image, hole, ctx, variant=None):
+        calls.append(dict(variant or {}))
+        return original(image, hole, ctx, variant)
+
+    monkeypatch.setattr(dip_method, "content_aware_fill", recording)
+    image, hole = _stripes(), _box_hole()
+    params = _params(iterations=3, consensus_fills=3)
+    a = DeepImagePriorMethod().run(image, hole, params, _Ctx(seed=5))
+    assert calls == list(dip_method.CONSENSUS_VARIANTS[:3])
+    assert len({repr(sorted(c.items())) for c in calls}) == 3
+    b = DeepImagePriorMethod().run(image, hole, params, _Ctx(seed=5))
+    single = DeepImagePriorMethod().run(image, hole, _params(iterations=3, consensus_fills=1), _Ctx(seed=5))
+    assert np.array_equal(a, b)
+    assert np.array_equal(a[~hole], image[~hole])
+    assert not np.array_equal(a[hole], single[hole])
