@@ -31,9 +31,14 @@ def param(
     step: float | None = None,
     choices: tuple[Any, ...] | None = None,
     label: str | None = None,
+    auto: str | None = None,
 ) -> Any:
-    """A params-dataclass field with the metadata the GUI and CLI are generated from."""
-    meta = {"help": help, "min": min, "max": max, "step": step, "choices": choices, "label": label}
+    """A params-dataclass field with the metadata the GUI and CLI are generated from.
+
+    ``auto``: what the field's minimum means when it stands for "decide for me" (a preset's value,
+    automatic sizing); the GUI shows this word instead of a bare 0 or -1."""
+    meta = {"help": help, "min": min, "max": max, "step": step, "choices": choices, "label": label,
+            "auto": auto}
     return dataclasses.field(default=default, metadata={_META_KEY: meta})
 
 
@@ -50,6 +55,8 @@ class ParamSpec:
     max: float | None = None
     step: float | None = None
     choices: tuple[Any, ...] | None = None
+    #: the minimum's meaning when it stands for "decide for me" (see :func:`param`)
+    auto: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         default = self.default.value if isinstance(self.default, enum.Enum) else self.default
@@ -59,7 +66,7 @@ class ParamSpec:
         return {
             "name": self.name, "type": self.type.__name__, "default": default, "help": self.help,
             "label": self.label, "min": self.min, "max": self.max, "step": self.step,
-            "choices": list(choices) if choices is not None else None,
+            "choices": list(choices) if choices is not None else None, "auto": self.auto,
         }
 
 
@@ -98,6 +105,7 @@ def param_specs(params_cls: type) -> list[ParamSpec]:
             max=meta.get("max"),
             step=meta.get("step"),
             choices=choices,
+            auto=meta.get("auto"),
         ))
     return specs
 

@@ -32,7 +32,7 @@ class CriminisiParams:
              "of the background works best.",
     )
     search_radius: int = param(
-        0, min=0, max=2000, step=10, label="Search radius",
+        0, min=0, max=2000, step=10, label="Search radius", auto="automatic",
         help="Exhaustive search this far (pixels) around each patch (0: automatic); beyond it only "
              "coherent and random candidates are tried. Larger: slower, sometimes better matches.",
     )

@@ -88,6 +88,8 @@ def make_editor(spec: ParamSpec, parent: QWidget | None = None) -> QWidget:
         editor = dspin
     else:
         editor = QLineEdit(parent)
+    if spec.auto and isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+        editor.setSpecialValueText(spec.auto)  # Qt shows it while the value is the minimum
     editor.setObjectName(f"param_{spec.name}")
     editor.setToolTip(_tooltip(spec))
     set_editor_value(editor, spec.default)

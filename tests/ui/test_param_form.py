@@ -99,3 +99,18 @@ def test_method_panel_builds_the_form_of_the_chosen_method_and_remembers_edits(q
         assert panel.values()["iterations"] == 50
     finally:
         registry.unregister(FakeMethod.name)
+
+
+def test_a_decide_for_me_minimum_reads_as_a_word_not_a_bare_number(qtbot):
+    """DIP's iterations 0 and input noise -1 mean "the preset's": the form says so, and an edited
+    value reads as a number again while the parameter still round-trips."""
+    from inpaint_studio.methods.dip.method import DipParams
+
+    form = ParamForm(param_specs(DipParams))
+    qtbot.addWidget(form)
+    iterations = form.findChild(QSpinBox, "param_iterations")
+    noise = form.findChild(QDoubleSpinBox, "param_input_noise")
+    assert iterations.text() == "preset's" and noise.text() == "preset's"
+    iterations.setValue(300)
+    assert iterations.text() == "300"
+    assert make_params(DipParams, form.values()).iterations == 300

@@ -64,22 +64,22 @@ class DipParams:
              "large holes), kate (skip net with 32-channel noise; text removal), library (depth-6 net).",
     )
     iterations: int = param(
-        0, min=0, max=100_000, step=50,
+        0, min=0, max=100_000, step=50, auto="preset's",
         help="Optimisation steps per region; 0 uses the preset's (fast: 300; paper: 5001 / 6001 / 3001).",
     )
     time_limit: float = param(
-        0.0, min=0.0, max=86_400.0, step=1.0, label="Time limit (s)",
+        0.0, min=0.0, max=86_400.0, step=1.0, label="Time limit (s)", auto="preset's",
         help="Seconds for the whole fill, shared by its regions in proportion to their hole area; 0 uses "
              "the preset's (fast: 25 s; paper: none).",
     )
     working_size: int = param(
-        0, min=0, max=4096, step=32,
+        0, min=0, max=4096, step=32, auto="preset's",
         help="Longest side the network works at; larger regions are shrunk for it and only the hole is "
              "taken from the upscaled result. 0 uses the preset's (fast: 192; paper: 512).",
     )
     learning_rate: float = param(0.01, min=1e-5, max=1.0, step=0.001, help="Adam's learning rate.")
     input_noise: float = param(
-        -1.0, min=-1.0, max=1.0, step=0.01,
+        -1.0, min=-1.0, max=1.0, step=0.01, auto="preset's",
         help="Std of the noise added to the network input each step (regularises); -1 uses the preset's "
              "(fast: 0.03; paper: the notebook's).",
     )

@@ -57,7 +57,7 @@ class PatchMatchParams:
              "structures together; smaller follows fine detail and is faster.",
     )
     levels: int = param(
-        0, min=0, max=12, step=1, label="Pyramid levels",
+        0, min=0, max=12, step=1, label="Pyramid levels", auto="automatic",
         help="Coarse-to-fine levels (0: automatic, down to the minimum size). More levels let large "
              "holes take their layout from far away.",
     )
@@ -102,7 +102,7 @@ class PatchMatchParams:
         help="Also copy from a left-right mirrored version of the surroundings.",
     )
     sampling_margin: int = param(
-        0, min=0, max=4000, step=8, label="Sampling margin",
+        0, min=0, max=4000, step=8, label="Sampling margin", auto="automatic",
         help="How far (pixels) around the hole patches may come from (0: automatic, a few patch "
              "sizes plus half the hole's size).",
     )
