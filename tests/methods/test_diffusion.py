@@ -71,3 +71,41 @@ def test_eight_bit_photos_match_opencvs_colour_path(name, kodak_crop):
     flags = cv2.INPAINT_TELEA if name == "telea" else cv2.INPAINT_NS
     expected = cv2.inpaint(kodak_crop, hole.astype(np.uint8) * 255, 3.0, flags)
     np.testing.assert_array_equal(out, expected)
+
+
+def test_harmonic_fill_solves_laplaces_equation_exactly_and_keeps_known_pixels():
+    """Checked against a dense solve of the same equations: each hole pixel is the mean of its four
+    neighbours, a neighbour beyond the crop's edge counting as the pixel itself (a free edge)."""
+    from inpaint_studio.methods.classical.diffusion import harmonic_fill
+
+    rng = np.random.default_rng(3)
+    image = rng.random((20, 24, 3)).astype(np.float32)
+    hole = np.zeros((20, 24), bool)
+    hole[5:15, 0:11] = True  # touches the left edge
+    ys, xs = np.nonzero(hole)
+    index = {(y, x): i for i, (y, x) in enumerate(zip(ys, xs, strict=True))}
+    a = np.zeros((len(ys), len(ys)))
+    b = np.zeros((len(ys), 3))
+    for i, (y, x) in enumerate(zip(ys, xs, strict=True)):
+        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            ny, nx = y + dy, x + dx
+            if not (0 <= ny < 20 and 0 <= nx < 24):
+                continue
+            a[i, i] += 1
+            if (ny, nx) in index:
+                a[i, index[ny, nx]] -= 1
+            else:
+                b[i] += image[ny, nx]
+    exact = np.linalg.solve(a, b)
+    out = harmonic_fill(image, hole)
+    assert np.array_equal(out[~hole], image[~hole])
+    assert np.abs(out[ys, xs] - exact).max() < 2e-3
+
+
+def test_harmonic_fill_of_a_hole_in_a_ramp_is_the_ramp():
+    from inpaint_studio.methods.classical.diffusion import harmonic_fill
+
+    ramp = np.linspace(0.1, 0.9, 96, dtype=np.float32)[None, :, None].repeat(80, 0).repeat(3, 2)
+    hole = np.zeros((80, 96), bool)
+    hole[20:60, 30:70] = True
+    assert np.abs(harmonic_fill(ramp, hole) - ramp).max() < 2e-3

@@ -308,3 +308,28 @@ def test_consensus_fills_run_distinct_content_aware_fills_deterministically(monk
     assert np.array_equal(a, b)
     assert np.array_equal(a[~hole], image[~hole])
     assert not np.array_equal(a[hole], single[hole])
+
+
+def test_the_ensemble_mixes_in_the_smooth_harmonic_fill_not_navier_stokes(monkeypatch):
+    """NS leaves radial streaks in big holes; with several content-aware fills the diffusion share
+    is the harmonic fill (a single fill keeps the NS mix it was measured with)."""
+    from inpaint_studio.methods.dip import method as dip_method
+
+    mixed = []
+    original = dip_method.consensus
+
+    def recording(sources, diffused, image, hole, working_shape, shares):
+        mixed.append((len(sources), diffused))
+        return original(sources, diffused, image, hole, working_shape, shares)
+
+    monkeypatch.setattr(dip_method, "consensus", recording)
+    image, hole = _stripes(), _box_hole()
+    DeepImagePriorMethod().run(image, hole, _params(iterations=2, consensus_fills=2), _Ctx(seed=1))
+    DeepImagePriorMethod().run(image, hole, _params(iterations=2, consensus_fills=1), _Ctx(seed=1))
+    (n_ensemble, smooth), (n_single, streaky) = mixed
+    assert (n_ensemble, n_single) == (2, 1)
+    small, small_hole = dip_method._shrink(image, hole, dip_method.working_size_for(_params()))
+    from inpaint_studio.methods.classical.diffusion import harmonic_fill
+
+    assert np.allclose(smooth, harmonic_fill(small, small_hole), atol=1e-6)
+    assert not np.allclose(streaky, smooth, atol=1e-3)

@@ -57,6 +57,74 @@ def diffusion_fill(image: np.ndarray, hole: np.ndarray, radius: float, flags: in
     return out.reshape(image.shape)
 
 
+_NEIGHBOURS = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
+
+
+def _neighbour_sum(x: np.ndarray) -> np.ndarray:
+    """Sum of the 4 neighbours; beyond the crop's edge a pixel is its own neighbour (a free edge)."""
+    return cv2.filter2D(x, -1, _NEIGHBOURS, borderType=cv2.BORDER_REPLICATE).reshape(x.shape)
+
+
+def _solve_laplace(start: np.ndarray, free: np.ndarray, tolerance: float, max_steps: int) -> np.ndarray:
+    """``start`` with its ``free`` pixels replaced by the solution of Laplace's equation (conjugate
+    gradients per channel, matrix-free; the other pixels are the boundary values)."""
+    mask = free[..., None].astype(np.float32)
+    fixed = start * (1.0 - mask)
+    rhs = _neighbour_sum(fixed) * mask
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        return (4.0 * v - _neighbour_sum(v)) * mask
+
+    x = start * mask
+    r = rhs - apply(x)
+    p = r.copy()
+    rr = (r * r).sum((0, 1))
+    stop = (tolerance ** 2) * np.maximum((rhs * rhs).sum((0, 1)), 1e-12)
+    for _ in range(max_steps):
+        if np.all(rr <= stop):
+            break
+        ap = apply(p)
+        alpha = rr / np.maximum((p * ap).sum((0, 1)), 1e-30)
+        x += alpha * p
+        r -= alpha * ap
+        rr_new = (r * r).sum((0, 1))
+        p = r + (rr_new / np.maximum(rr, 1e-30)) * p
+        rr = rr_new
+    return fixed + x
+
+
+def harmonic_fill(image: np.ndarray, hole: np.ndarray, tolerance: float = 1e-4,
+                  max_steps: int = 400) -> np.ndarray:
+    """The smoothest fill (Laplace's equation: each hole pixel the mean of its 4 neighbours; known
+    pixels fixed, the crop's border free), solved coarse to fine.
+
+    Why not NS: on large holes Navier-Stokes leaves radial streaks from the boundary; as DIP's
+    diffusion share this fill scored +0.08 to +0.22 dB hole-PSNR over NS on the Kodak object and
+    medium masks (docs/benchmarks.md). Each pyramid level starts from the coarser one's solution.
+    """
+    planes = (image[..., None] if image.ndim == 2 else image).astype(np.float32)
+    known = (~hole).astype(np.float32)
+    pyramid = [(planes * known[..., None], known)]
+    while min(pyramid[-1][1].shape) > 16:
+        values, weight = pyramid[-1]
+        size = ((weight.shape[1] + 1) // 2, (weight.shape[0] + 1) // 2)
+        down = cv2.resize(values, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+        pyramid.append((down, cv2.resize(weight, size, interpolation=cv2.INTER_AREA)))
+    values, weight = pyramid[-1]
+    solution = np.broadcast_to(values.sum((0, 1)) / max(float(weight.sum()), 1e-6), values.shape)
+    for level, (values, weight) in reversed(list(enumerate(pyramid))):
+        h, w = weight.shape
+        # coarse levels only give the next one its start: a loose solve is enough there
+        level_tolerance = tolerance if level == 0 else max(tolerance, 1e-3)
+        start = cv2.resize(np.ascontiguousarray(solution), (w, h), interpolation=cv2.INTER_LINEAR)
+        fixed = weight > 0.999  # cells wholly known keep their value; the rest is solved
+        target = values / np.maximum(weight, 1e-6)[..., None]
+        start = np.where(fixed[..., None], target, start.reshape(values.shape)).astype(np.float32)
+        solution = _solve_laplace(start, ~fixed, level_tolerance, max_steps) if (~fixed).any() else start
+    out = np.where(hole[..., None], solution, planes)
+    return out.reshape(image.shape).astype(np.float32)
+
+
 class _DiffusionMethod(Method):
     Params: ClassVar[type] = DiffusionParams
     _flags: ClassVar[int]
