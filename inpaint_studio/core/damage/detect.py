@@ -321,17 +321,7 @@ def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.n
         if count <= 1:
             continue
         sel = labels > 0
-        lab = labels[sel]
-        along = (xs[sel] * np.float32(np.cos(theta)) + ys[sel] * np.float32(np.sin(theta)))
-        lo = np.full(count, np.inf, np.float32)
-        hi = np.full(count, -np.inf, np.float32)
-        np.minimum.at(lo, lab, along)
-        np.maximum.at(hi, lab, along)
-        area = np.bincount(lab, minlength=count).astype(np.float32)
-        extent = hi - lo + 1.0
-        ok = (extent - tuning.line_length >= tuning.scratch_length * tuning.piece) & (
-            area / np.maximum(extent, 1.0) <= tuning.scratch_width * 3)
-        ok[0] = False
+        ok = line_pieces(*component_extents(labels[sel], count, xs[sel], ys[sel], theta), tuning)
         if ok.any():
             ok &= ~_has_parallels(resp, labels, count, theta, tuning)
             ok[0] = False
@@ -339,14 +329,39 @@ def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.n
     if tuning.ridge and keep.any():
         # back from the crest to the scratch's full width (the caller keeps only pixels that stand out)
         keep = cv2.dilate(keep.view(np.uint8), _disc(2 * tuning.ridge + 1)).astype(bool)
-    # straight pieces of a curved scratch join up: the whole must be long
+    return joined_lines(keep, tuning), best
+
+
+def joined_lines(keep: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """Straight pieces of a curved scratch join up: keep the joined lines whose whole is long."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8)
-    if count > 1:
-        extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-        ok = extent - tuning.line_length >= tuning.scratch_length
-        ok[0] = False
-        keep = ok[labels]
-    return keep, best
+    if count <= 1:
+        return keep
+    extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    ok = extent - tuning.line_length >= tuning.scratch_length
+    ok[0] = False
+    return ok[labels]
+
+
+def component_extents(lab: np.ndarray, count: int, xs: np.ndarray, ys: np.ndarray,
+                      theta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per component label: its extent along angle ``theta`` (px) and its area; ``lab``, ``xs``,
+    ``ys`` (float32) list the components' pixels. Shared by every line search so they agree to the bit."""
+    along = xs * np.float32(np.cos(theta)) + ys * np.float32(np.sin(theta))
+    lo = np.full(count, np.inf, np.float32)
+    hi = np.full(count, -np.inf, np.float32)
+    np.minimum.at(lo, lab, along)
+    np.maximum.at(hi, lab, along)
+    return hi - lo + 1.0, np.bincount(lab, minlength=count).astype(np.float32)
+
+
+def line_pieces(extent: np.ndarray, area: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """Per component: long along its orientation (beyond the line filter's own smear) and thin
+    enough to be a straight piece of a scratch; component 0 (the background) never."""
+    ok = (extent - tuning.line_length >= tuning.scratch_length * tuning.piece) & (
+        area / np.maximum(extent, 1.0) <= tuning.scratch_width * 3)
+    ok[0] = False
+    return ok
 
 
 def _crest(resp: np.ndarray, theta: float) -> np.ndarray:
@@ -427,6 +442,12 @@ def _colour_residual(labels: np.ndarray, count: int, own: np.ndarray, rgb: np.nd
     ring_labels[own] = 0
     inner = np.stack([_component_means(labels, count, c) for c in rgb])
     outer = np.stack([_component_means(ring_labels, count, c) for c in rgb])
+    return colour_model_misfit(inner, outer, tuning)
+
+
+def colour_model_misfit(inner: np.ndarray, outer: np.ndarray, tuning: _Tuning) -> np.ndarray:
+    """Per component, its mean colour (``inner``, 3xN) against its ring's (``outer``) under
+    ``tuning.colour_model`` (see :func:`_colour_residual`)."""
     if tuning.colour_model == "shrink":
         def opp(v: np.ndarray) -> np.ndarray:
             return np.stack([v[0] - v[1], 0.5 * (v[0] + v[1]) - v[2]])

@@ -83,17 +83,8 @@ def _pieces(score: np.ndarray, t: np.ndarray,
         if count <= 1:
             continue
         sel = labels > 0
-        lab = labels[sel]
-        along = xs[sel] * np.float32(np.cos(theta)) + ys[sel] * np.float32(np.sin(theta))
-        lo = np.full(count, np.inf, np.float32)
-        hi = np.full(count, -np.inf, np.float32)
-        np.minimum.at(lo, lab, along)
-        np.maximum.at(hi, lab, along)
-        area = np.bincount(lab, minlength=count).astype(np.float32)
-        extent = hi - lo + 1.0
-        ok = (extent - tuning.line_length >= tuning.scratch_length * tuning.piece) & (
-            area / np.maximum(extent, 1.0) <= tuning.scratch_width * 3)
-        ok[0] = False
+        ok = classical.line_pieces(*classical.component_extents(labels[sel], count, xs[sel], ys[sel], theta),
+                                   tuning)
         if not ok.any():
             continue
         twin = _twin_ratio(resp, labels, count, theta, tuning)

@@ -137,13 +137,8 @@ def tile_maps(luma: np.ndarray, chroma: np.ndarray | None, max_size: int,
                 # sensitivity that lies inside a shorter one can pass it
                 lab = labels.ravel()[index]
                 ys, xs = np.divmod(index, w)
-                along = (xs.astype(np.float32) * np.float32(np.cos(theta))
-                         + ys.astype(np.float32) * np.float32(np.sin(theta)))
-                lo = np.full(count, np.inf, np.float32)
-                hi = np.full(count, -np.inf, np.float32)
-                np.minimum.at(lo, lab, along)
-                np.maximum.at(hi, lab, along)
-                extent = hi - lo + 1.0
+                extent = classical.component_extents(lab, count, xs.astype(np.float32),
+                                                     ys.astype(np.float32), theta)[0]
                 long = extent - tuning.line_length >= tuning.scratch_length * tuning.piece
                 long[0] = False
                 index = index[long[lab]]
@@ -199,17 +194,8 @@ def _long_lines(maps: TileMaps, lines: list[_Orientation], s: float, tuning: cla
         count, labels = cv2.connectedComponents(above.reshape(h, w), connectivity=8)
         lab = labels.ravel()[index]
         ys, xs = np.divmod(index, w)
-        along = (xs.astype(np.float32) * np.float32(np.cos(theta))
-                 + ys.astype(np.float32) * np.float32(np.sin(theta)))
-        lo = np.full(count, np.inf, np.float32)
-        hi = np.full(count, -np.inf, np.float32)
-        np.minimum.at(lo, lab, along)
-        np.maximum.at(hi, lab, along)
-        area = np.bincount(lab, minlength=count).astype(np.float32)
-        extent = hi - lo + 1.0
-        ok = (extent - tuning.line_length >= tuning.scratch_length * tuning.piece) & (
-            area / np.maximum(extent, 1.0) <= tuning.scratch_width * 3)
-        ok[0] = False
+        ok = classical.line_pieces(*classical.component_extents(
+            lab, count, xs.astype(np.float32), ys.astype(np.float32), theta), tuning)
         if ok.any():
             # parallel_means on the component pixels (row-major, as there), from the cached samples
             n = np.maximum(np.bincount(lab, minlength=count), 1)
@@ -226,13 +212,7 @@ def _long_lines(maps: TileMaps, lines: list[_Orientation], s: float, tuning: cla
     keep = keep.reshape(h, w)
     if tuning.ridge and keep.any():
         keep = cv2.dilate(keep.view(np.uint8), classical._disc(2 * tuning.ridge + 1)).astype(bool)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8)
-    if count > 1:
-        extent = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-        ok = extent - tuning.line_length >= tuning.scratch_length
-        ok[0] = False
-        keep = ok[labels]
-    return keep
+    return classical.joined_lines(keep, tuning)
 
 
 def scratches(maps: TileMaps, chroma: Callable[[], np.ndarray | None], options: DamageOptions,
@@ -309,13 +289,7 @@ def _colour_residual(labels: np.ndarray, means: _Means, own: np.ndarray, rgb: np
     ring = _Means(ring_labels, means.count)
     inner = np.stack([means(c) for c in rgb])
     outer = np.stack([ring(c) for c in rgb])
-    if tuning.colour_model == "shrink":
-        def opp(v: np.ndarray) -> np.ndarray:
-            return np.stack([v[0] - v[1], 0.5 * (v[0] + v[1]) - v[2]])
-        i2, o2 = opp(inner), opp(outer)
-        shrink = np.clip((i2 * o2).sum(0) / ((o2**2).sum(0) + 1e-8), 0.0, 1.1)
-        return np.hypot(*(i2 - shrink * o2))
-    return classical._colour_misfit(inner, outer, tuning)
+    return classical.colour_model_misfit(inner, outer, tuning)
 
 
 def _colourless_pixels(maps: TileMaps, line: np.ndarray, tuning: classical._Tuning) -> np.ndarray:
