@@ -132,6 +132,16 @@ TUNING = _Tuning()
 STRICT_TWINS = replace(TUNING, parallel_paler=TUNING.parallel, parallel_offsets_paler=TUNING.parallel_offsets)
 
 
+def floor_and_gain(s: float, tuning: _Tuning) -> tuple[float, float]:
+    """Sensitivity ``s``'s absolute contrast floor and multiple of the local detail level."""
+    return _lerp(tuning.floor_lo, tuning.floor_hi, s), _lerp(tuning.gain_lo, tuning.gain_hi, s)
+
+
+def line_threshold(level: np.ndarray, floor: float, gain: float, tuning: _Tuning) -> np.ndarray:
+    """Per pixel, the line response a scratch must beat (``level``: the texture level)."""
+    return np.maximum(floor * tuning.line_floor, gain * tuning.line_gain * level)
+
+
 def _lerp(lo: float, hi: float, t: float) -> float:
     return lo + (hi - lo) * t
 
@@ -425,8 +435,24 @@ def _component_means(labels: np.ndarray, count: int, values: np.ndarray) -> np.n
     return np.bincount(labels.ravel(), values.ravel(), minlength=count) / np.maximum(n, 1)
 
 
+class ComponentMeans:
+    """Per component of ``labels``: the mean of a map over its pixels, for several maps. Equal to
+    ``_component_means`` to the bit for every component but the background (0, whose mean is not
+    computed: it is never kept): the sums visit only the components' pixels, in the same row-major
+    order, instead of the whole tile."""
+
+    def __init__(self, labels: np.ndarray, count: int) -> None:
+        self.index = np.flatnonzero(labels)
+        self.labels = labels.ravel()[self.index]
+        self.count = count
+        self.n = np.maximum(np.bincount(self.labels, minlength=count), 1)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.labels, values.ravel()[self.index], minlength=self.count) / self.n
+
+
 def _colour_residual(labels: np.ndarray, count: int, own: np.ndarray, rgb: np.ndarray,
-                     tuning: _Tuning = TUNING) -> np.ndarray:
+                     tuning: _Tuning = TUNING, means: ComponentMeans | None = None) -> np.ndarray:
     """Per component: how far its colour is from what a colourless defect would give (0 = consistent).
 
     Dust, scratches, hairs and cracks carry no hue of their own. Over a surround of colour ``c``
@@ -440,9 +466,9 @@ def _colour_residual(labels: np.ndarray, count: int, own: np.ndarray, rgb: np.nd
     """
     ring_labels = cv2.dilate(labels.astype(np.float32), _disc(9)).astype(np.int32)
     ring_labels[own] = 0
-    inner = np.stack([_component_means(labels, count, c) for c in rgb])
-    outer = np.stack([_component_means(ring_labels, count, c) for c in rgb])
-    return colour_model_misfit(inner, outer, tuning)
+    means = means or ComponentMeans(labels, count)
+    ring = ComponentMeans(ring_labels, count)
+    return colour_model_misfit(np.stack([means(c) for c in rgb]), np.stack([ring(c) for c in rgb]), tuning)
 
 
 def colour_model_misfit(inner: np.ndarray, outer: np.ndarray, tuning: _Tuning) -> np.ndarray:
@@ -541,9 +567,7 @@ def _dust_like(cand: np.ndarray, score: np.ndarray, busy: np.ndarray, chroma: np
 def _detect_tile(luma: np.ndarray, chroma: np.ndarray | None, options: DamageOptions,
                  tuning: _Tuning) -> np.ndarray:
     """bool mask of the defects (not yet grown) in one tile (luma HxW, chroma 2xHxW or None)."""
-    s = float(options.sensitivity)
-    floor = _lerp(tuning.floor_lo, tuning.floor_hi, s)
-    gain = _lerp(tuning.gain_lo, tuning.gain_hi, s)
+    floor, gain = floor_and_gain(float(options.sensitivity), tuning)
     found = np.zeros(luma.shape, bool)
     if options.kind in ("dust", "all"):
         bright, dark = two_sided_contrast(luma, options.max_size + 2)
@@ -559,7 +583,7 @@ def _detect_tile(luma: np.ndarray, chroma: np.ndarray | None, options: DamageOpt
         level = _texture_level(busy, tuning)
         for polarity, ranked in enumerate((bright, dark)):
             score = ranked[1]
-            t = np.maximum(floor * tuning.line_floor, gain * tuning.line_gain * level)
+            t = line_threshold(level, floor, gain, tuning)
             cand, line = _long_lines(score, t, _line_tuning(tuning, polarity))
             cand, failed = _scratch_like(cand, line, score, busy, chroma, gain, tuning)
             # the line filter smears along the line: keep only pixels that stand out themselves
@@ -601,13 +625,12 @@ def _scratch_like(cand: np.ndarray, line: np.ndarray, score: np.ndarray, busy: n
     others = np.where(own, 0.0, busy).astype(np.float32)
     win = (2 * tuning.isolation_radius + 1,) * 2
     near = cv2.blur(others, win) / np.maximum(cv2.blur((~own).astype(np.float32), win), 1e-3)
-    strength = _component_means(labels, count, line)
-    around = _component_means(labels, count, near)
-    keep = strength > gain * tuning.line_isolation * around
+    means = ComponentMeans(labels, count)
+    keep = means(line) > gain * tuning.line_isolation * means(near)
     failed = np.zeros_like(keep)
     if chroma is not None:
-        colourless = _colour_residual(labels, count, own, chroma, tuning) < tuning.colour * _component_means(
-            labels, count, score) + tuning.colour_slack
+        colourless = (_colour_residual(labels, count, own, chroma, tuning, means)
+                      < tuning.colour * means(score) + tuning.colour_slack)
         if tuning.colour_model == "offset":
             failed = keep & ~colourless
         keep &= colourless
@@ -622,16 +645,27 @@ def _colourless_pixels(line: np.ndarray, rgb: np.ndarray, tuning: _Tuning) -> np
     crosses a real line (a shadowed groove, a branch) keeps its own pixels. The background is a
     median over a window wider than a scratch; the models are those of :func:`_colour_residual`.
     """
+    misfit, delta = colour_maps(rgb, tuning)
+    return colourless_along(line, misfit, np.abs(delta), tuning)
+
+
+def colour_maps(rgb: np.ndarray, tuning: _Tuning) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: the colour misfit (see :func:`_colour_misfit`) and the luma change against the
+    local background colour (a median over ``colour_window`` px, wider than a scratch)."""
     k = tuning.colour_window
     bg = np.stack([cv2.medianBlur(np.clip(c * 255.0 + 0.5, 0, 255).astype(np.uint8), k) for c in rgb])
     bg = bg.astype(np.float32) * np.float32(1.0 / 255.0)
-    delta = np.tensordot(_LUMA, rgb - bg, axes=1)
-    misfit = _colour_misfit(rgb, bg, tuning)
+    return _colour_misfit(rgb, bg, tuning), np.tensordot(_LUMA, rgb - bg, axes=1)
+
+
+def colourless_along(line: np.ndarray, misfit: np.ndarray, absdelta: np.ndarray,
+                     tuning: _Tuning) -> np.ndarray:
+    """The pixel-wise colour test of :func:`_colourless_pixels`, smoothed over a few px of the line."""
     w = line.astype(np.float32)
     box = (5, 5)
     norm = np.maximum(cv2.blur(w, box), 1e-6)
     misfit_s = cv2.blur(misfit * w, box) / norm
-    delta_s = cv2.blur(np.abs(delta) * w, box) / norm
+    delta_s = cv2.blur(absdelta * w, box) / norm
     return misfit_s < tuning.colour_local * delta_s + tuning.colour_slack
 
 

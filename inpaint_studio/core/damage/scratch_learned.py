@@ -118,14 +118,12 @@ def candidates(rgb: np.ndarray, grey: bool, max_size: int, tuning: ScratchTuning
     if base.bright_cover == "auto":
         toned = grey or classical._toned(np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8), base)
         base = replace(base, bright_cover="paler" if toned else "grey")
-    s = float(tuning.candidate_sensitivity)
-    floor = classical._lerp(base.floor_lo, base.floor_hi, s)
-    gain = classical._lerp(base.gain_lo, base.gain_hi, s)
+    floor, gain = classical.floor_and_gain(float(tuning.candidate_sensitivity), base)
     width = min(max_size, base.scratch_width)
     bright, dark = classical.two_sided_contrast(luma, width + 2)
     busy = np.maximum(bright[3], dark[3])
     level = classical._texture_level(busy, base)
-    t = np.maximum(floor * base.line_floor, gain * base.line_gain * level)
+    t = classical.line_threshold(level, floor, gain, base)
     grad = cv2.GaussianBlur(luma, (0, 0), 1.5)
     grad = np.hypot(cv2.Sobel(grad, cv2.CV_32F, 1, 0), cv2.Sobel(grad, cv2.CV_32F, 0, 1)) / 8
     h, w = luma.shape

@@ -58,10 +58,8 @@ ENTRIES = 4
 
 
 def _threshold(level: np.ndarray, s: float, tuning: classical._Tuning) -> np.ndarray:
-    """The line threshold of sensitivity ``s`` (the same expression as ``_detect_tile``'s)."""
-    floor = classical._lerp(tuning.floor_lo, tuning.floor_hi, s)
-    gain = classical._lerp(tuning.gain_lo, tuning.gain_hi, s)
-    return np.maximum(floor * tuning.line_floor, gain * tuning.line_gain * level)
+    """The line threshold of sensitivity ``s`` (``_detect_tile``'s)."""
+    return classical.line_threshold(level, *classical.floor_and_gain(s, tuning), tuning)
 
 
 @dataclass
@@ -163,21 +161,12 @@ def tile_maps(luma: np.ndarray, chroma: np.ndarray | None, max_size: int,
     region = np.flatnonzero(reach).astype(np.int32)
     misfit = absdelta = None
     if chroma is not None:
-        misfit, delta = _colour_maps(chroma, tuning)
+        misfit, delta = classical.colour_maps(chroma, tuning)
         misfit = misfit.ravel()[region]
         absdelta = np.abs(delta).ravel()[region]
     return TileMaps((h, w), busy, region, (bests[0].ravel()[region], bests[1].ravel()[region]),
                     (scores[0].ravel()[region], scores[1].ravel()[region]), (all_lines[0], all_lines[1]),
                     misfit, absdelta)
-
-
-def _colour_maps(rgb: np.ndarray, tuning: classical._Tuning) -> tuple[np.ndarray, np.ndarray]:
-    """(misfit, delta) of ``_colourless_pixels`` (the same expressions)."""
-    k = tuning.colour_window
-    bg = np.stack([cv2.medianBlur(np.clip(c * 255.0 + 0.5, 0, 255).astype(np.uint8), k) for c in rgb])
-    bg = bg.astype(np.float32) * np.float32(1.0 / 255.0)
-    delta = np.tensordot(classical._LUMA, rgb - bg, axes=1)
-    return classical._colour_misfit(rgb, bg, tuning), delta
 
 
 def _long_lines(maps: TileMaps, lines: list[_Orientation], s: float, tuning: classical._Tuning) -> np.ndarray:
@@ -220,8 +209,7 @@ def scratches(maps: TileMaps, chroma: Callable[[], np.ndarray | None], options: 
     """bool mask of one tile's scratches (not yet grown) for ``options``: the scratch part of
     ``_detect_tile``, to the bit. ``chroma`` gives the tile's colour planes (made only if needed)."""
     s = float(options.sensitivity)
-    floor = classical._lerp(tuning.floor_lo, tuning.floor_hi, s)
-    gain = classical._lerp(tuning.gain_lo, tuning.gain_hi, s)
+    floor, gain = classical.floor_and_gain(s, tuning)
     found = np.zeros(maps.shape, bool)
     rgb = None
     for p in (0, 1):
@@ -232,7 +220,7 @@ def scratches(maps: TileMaps, chroma: Callable[[], np.ndarray | None], options: 
             rgb = chroma()
         line = _full(maps.shape, maps.region, maps.best[p])
         score = _full(maps.shape, maps.region, maps.score[p])
-        cand, failed = _scratch_like(cand, line, score, maps.busy, rgb, gain, tuning)
+        cand, failed = classical._scratch_like(cand, line, score, maps.busy, rgb, gain, tuning)
         found |= cand & (score > tuning.line_pixel * floor)
         failed &= score > tuning.line_pixel * floor
         if failed.any():
@@ -240,69 +228,11 @@ def scratches(maps: TileMaps, chroma: Callable[[], np.ndarray | None], options: 
     return found
 
 
-class _Means:
-    """Per component of ``labels``: the mean of a map over its pixels. ``_component_means`` to the bit
-    for every component but the background (0, never kept): the sums visit only the components'
-    pixels, in the same row-major order, instead of the whole tile."""
-
-    def __init__(self, labels: np.ndarray, count: int) -> None:
-        self.index = np.flatnonzero(labels)
-        self.labels = labels.ravel()[self.index]
-        self.count = count
-        self.n = np.maximum(np.bincount(self.labels, minlength=count), 1)
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.labels, values.ravel()[self.index], minlength=self.count) / self.n
-
-
-def _scratch_like(cand: np.ndarray, line: np.ndarray, score: np.ndarray, busy: np.ndarray,
-                  chroma: np.ndarray | None, gain: float, tuning: classical._Tuning
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """``detect._scratch_like`` with its component means over the components' pixels only."""
-    count, labels = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
-    if count <= 1:
-        return cand, np.zeros_like(cand)
-    own = cv2.dilate(cand.view(np.uint8), classical._disc(7)).astype(bool)
-    others = np.where(own, 0.0, busy).astype(np.float32)
-    win = (2 * tuning.isolation_radius + 1,) * 2
-    near = cv2.blur(others, win) / np.maximum(cv2.blur((~own).astype(np.float32), win), 1e-3)
-    means = _Means(labels, count)
-    strength = means(line)
-    around = means(near)
-    keep = strength > gain * tuning.line_isolation * around
-    failed = np.zeros_like(keep)
-    if chroma is not None:
-        colourless = _colour_residual(labels, means, own, chroma, tuning) < tuning.colour * means(
-            score) + tuning.colour_slack
-        if tuning.colour_model == "offset":
-            failed = keep & ~colourless
-        keep &= colourless
-    keep[0] = failed[0] = False
-    return keep[labels], failed[labels]
-
-
-def _colour_residual(labels: np.ndarray, means: _Means, own: np.ndarray, rgb: np.ndarray,
-                     tuning: classical._Tuning) -> np.ndarray:
-    """``detect._colour_residual`` with the component means of :class:`_Means`."""
-    ring_labels = cv2.dilate(labels.astype(np.float32), classical._disc(9)).astype(np.int32)
-    ring_labels[own] = 0
-    ring = _Means(ring_labels, means.count)
-    inner = np.stack([means(c) for c in rgb])
-    outer = np.stack([ring(c) for c in rgb])
-    return classical.colour_model_misfit(inner, outer, tuning)
-
-
 def _colourless_pixels(maps: TileMaps, line: np.ndarray, tuning: classical._Tuning) -> np.ndarray:
     """``_colourless_pixels`` from the cached maps (zero where ``line`` is not: they are multiplied
     by it)."""
-    misfit = _full(maps.shape, maps.region, maps.misfit)
-    absdelta = _full(maps.shape, maps.region, maps.absdelta)
-    w = line.astype(np.float32)
-    box = (5, 5)
-    norm = np.maximum(cv2.blur(w, box), 1e-6)
-    misfit_s = cv2.blur(misfit * w, box) / norm
-    delta_s = cv2.blur(absdelta * w, box) / norm
-    return misfit_s < tuning.colour_local * delta_s + tuning.colour_slack
+    return classical.colourless_along(line, _full(maps.shape, maps.region, maps.misfit),
+                                      _full(maps.shape, maps.region, maps.absdelta), tuning)
 
 
 # the cache ------------------------------------------------------------------------------------

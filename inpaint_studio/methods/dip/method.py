@@ -172,7 +172,7 @@ def consensus(source: np.ndarray | list[np.ndarray], diffused: np.ndarray, image
     """The fills the net's fill is averaged with, low-passed and weighted to one anchor.
 
     ``source``: the content-aware fill of the crop, or several (their low bands are averaged first);
-    ``diffused``: the diffusion fill at working size (the iteration-0 preview's), upscaled here.
+    ``diffused``: a diffusion fill at working size (NS, or with the ensemble the harmonic fill), upscaled.
     ``shares``: content-aware : diffusion weights (normalised to sum to 1).
     """
     sources = source if isinstance(source, list) else [source]
