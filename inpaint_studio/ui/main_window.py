@@ -38,6 +38,7 @@ from inpaint_studio.ui.defect_view import DefectViewController
 from inpaint_studio.ui.document import Document
 from inpaint_studio.ui.file_controller import FileController
 from inpaint_studio.ui.fill_panel import FillController, FillPanelView
+from inpaint_studio.ui.fit_scroll import FitScrollArea
 from inpaint_studio.ui.history_panel import HistoryPanel
 from inpaint_studio.ui.mask_controller import MaskController
 from inpaint_studio.ui.method_panel import MethodPanel
@@ -141,7 +142,8 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(10, 8, 10, 10)
         layout.setSpacing(10)
-        layout.addWidget(self.method_panel)
+        # the settings scroll on a short screen; Fill, Cancel and the progress bar never leave it
+        layout.addWidget(FitScrollArea(self.method_panel))
         layout.addWidget(self.fill_panel)
         layout.addStretch(1)
         panel.setMinimumWidth(300)
@@ -158,7 +160,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(right, self.history_dock)
         self.tabifyDockWidget(self.tool_dock, self.history_dock)
         self.tool_dock.raise_()
-        self.resizeDocks([self.fill_dock, self.tool_dock], [520, 230], Qt.Orientation.Vertical)
         for dock in (self.tool_dock, self.fill_dock, self.history_dock, self.damage_dock):
             self._docks_menu.addAction(dock.toggleViewAction())
         self._docks_menu.addAction(self.toolbar.toggleViewAction())
@@ -222,8 +223,16 @@ class MainWindow(QMainWindow):
         state = settings.value("window/state", QByteArray(), QByteArray)
         if state and not state.isEmpty():
             self.restoreState(state)
+        else:
+            # first start: the brush settings need little height, the method's settings get the rest
+            # (they scroll when the window is short); the user's own split is restored above
+            QTimer.singleShot(0, self, self._split_right_docks)
         # detection runs while its panel is open: it opens when asked, not because it was open last time
         self.damage_dock.hide()
+
+    def _split_right_docks(self) -> None:
+        self.resizeDocks([self.fill_dock, self.tool_dock],
+                         [self.height(), self.tool_dock.minimumSizeHint().height()], Qt.Orientation.Vertical)
 
     def _write_settings(self) -> None:
         settings = qsettings()

@@ -83,6 +83,9 @@ class MethodPanel(QWidget):
         self.combo = QComboBox(self)
         self.combo.setObjectName("method_combo")
         self.combo.setToolTip("The inpainting method used by Fill")
+        # long labels ("… — weights not installed") are elided: the panel stays as narrow as its dock
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(18)
         self.description = QLabel(self)
         self.description.setObjectName("method_description")
         self.description.setWordWrap(True)

@@ -232,12 +232,12 @@ def _fine_detail(pixels: np.ndarray, where: np.ndarray) -> float:
 
 def test_a_first_fill_on_the_sample_is_a_content_aware_fill_that_removes_the_spoon(window, qtbot):
     """A first-time user opens the app and presses Fill: the silver spoon is replaced by the red
-    saucer and the wood around it, with their grain (diffusion would leave a smooth smear)."""
+    saucer and the cup's side, with their grain (diffusion would leave a smooth smear)."""
     assert window.method_panel.current_method() == "patchmatch"
     original = window.document.pixels.copy()
     hole = window.document.mask > 0
     inner = cv2.erode(hole.view(np.uint8), np.ones((7, 7), np.uint8)) > 0
-    ring = (cv2.dilate(hole.view(np.uint8), np.ones((15, 15), np.uint8)) > 0) & ~hole
+    smear = cv2.inpaint(original, hole.view(np.uint8), 5, cv2.INPAINT_NS)
 
     with qtbot.waitSignal(window.fills.fill_finished, timeout=FILL_TIMEOUT_MS) as finished:
         qtbot.mouseClick(window.fill_panel.fill_button, Qt.MouseButton.LeftButton)
@@ -246,8 +246,9 @@ def test_a_first_fill_on_the_sample_is_a_content_aware_fill_that_removes_the_spo
     filled = window.document.pixels
     assert np.array_equal(filled[~hole], original[~hole])
     assert not np.array_equal(filled[hole], original[hole])
-    # the surroundings carry about 4.3 grey levels of grain; Telea/NS leave about 1.7, PatchMatch 3.5
-    assert _fine_detail(filled, inner) > 0.6 * _fine_detail(original, ring), "the fill is a smooth smear"
+    # the spoon's mask hugs it, so the hole is glossy saucer and cup: PatchMatch keeps about 2.3 grey
+    # levels of grain there, Navier-Stokes 1.5 and Telea 1.0
+    assert _fine_detail(filled, inner) > 1.3 * _fine_detail(smear, inner), "the fill is a smooth smear"
 
 
 def test_a_long_progress_line_stays_readable_in_the_fill_panel(window):
@@ -276,3 +277,24 @@ def test_the_method_list_opens_on_what_runs_now(window):
     assert waiting, "the test machine has no weights installed"
     assert waiting == list(range(waiting[0], len(texts))), "networks without weights come last"
     assert texts[waiting[0] - 1] == "", "a separator sets them apart"
+
+
+@pytest.mark.parametrize("method", ["patchmatch", "dip"])
+def test_on_a_short_screen_the_settings_scroll_and_fill_stays_in_reach(window, qapp, method):
+    """A laptop's 1366 x 768 screen leaves about 600 px of window height: Deep Image Prior's fifteen
+    settings scroll, while Fill, Cancel and the progress bar stay visible above the brush settings
+    and nothing is cut off sideways. (The window used to refuse to be shorter than 896 px.)"""
+    window.method_panel.select(method)
+    window.resize(1000, 600)
+    for _ in range(3):
+        qapp.processEvents()
+    assert window.height() == 600
+    panel = window.fill_panel
+    bottom = panel.progress.mapTo(window, panel.progress.rect().bottomLeft()).y()
+    assert panel.fill_button.isVisible() and panel.cancel_button.isVisible()
+    assert bottom <= window.tool_dock.geometry().top(), "Fill sits under the Tool Options dock"
+    combo = window.method_panel.combo
+    right = window.fill_dock.mapTo(window, window.fill_dock.rect().topRight()).x()
+    assert combo.mapTo(window, combo.rect().topRight()).x() <= right, "the settings are cut off at the right"
+    description = window.method_panel.description
+    assert description.mapTo(window, description.rect().topRight()).x() <= right
