@@ -333,3 +333,26 @@ def test_the_ensemble_mixes_in_the_smooth_harmonic_fill_not_navier_stokes(monkey
 
     assert np.allclose(smooth, harmonic_fill(small, small_hole), atol=1e-6)
     assert not np.allclose(streaky, smooth, atol=1e-3)
+
+
+def test_the_bar_moves_during_the_content_aware_start_and_never_goes_back():
+    """The four content-aware fills take seconds before the first iteration: the progress line names
+    them as they finish, and the net's iterations carry on from there instead of restarting at 0 %."""
+    registry.register(DeepImagePriorMethod)
+    events = []
+    try:
+        pixels = (_stripes() * 255).astype(np.uint8)
+        request = FillRequest(pixels=pixels, mask=_box_hole(), method="dip", device="cpu",
+                              params={"iterations": 8, "working_size": 64, "time_limit": 20})
+        result = run_fill(request, on_progress=events.append)
+    finally:
+        registry.unregister(DeepImagePriorMethod)
+    assert result.status == "done"
+    texts = [e.text for e in events]
+    starts = [i for i, t in enumerate(texts) if "start fill" in t]
+    iters = [i for i, t in enumerate(texts) if _ITER.search(t)]
+    assert starts and iters and max(starts) < min(iters), texts
+    assert any("start fill 4/4" in t for t in texts), "the four fills are counted"
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions)
+    assert events[max(starts)].fraction > 0 and events[min(iters)].fraction >= events[max(starts)].fraction

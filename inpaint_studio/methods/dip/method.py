@@ -270,8 +270,18 @@ def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunCont
     ctx.preview(grow_fill(guess, image, hole, match), f"{label}: iter 0 (initial fill)")
 
     detail = anchor = None
+    fills = params.consensus_fills if params.initial_fill == "patchmatch" else 1
+
+    def starting(done: int) -> None:
+        # the content-aware fills take seconds before the first iteration: show them moving
+        if seconds:
+            ctx.progress(min(0.9, (time.perf_counter() - t0) / seconds),
+                         f"{label}: start fill {done}/{fills}")
+
     if fast and (params.initial_fill == "patchmatch" or params.detail > 0):
+        starting(0)
         source = content_aware_fill(image, hole, ctx)
+        starting(1)
         if params.initial_fill == "patchmatch":
             guess = _shrink(source, hole, working_size_for(params))[0] if small.shape != image.shape \
                 else source
@@ -285,6 +295,7 @@ def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunCont
                 if seconds is not None and time.perf_counter() - t0 > CONSENSUS_TIME_SHARE * seconds:
                     break
                 sources.append(content_aware_fill(image, hole, ctx, variant))
+                starting(len(sources))
             if len(sources) == 1:  # the mix as it was measured before the ensemble
                 shares = (PATCHMATCH_SHARE, DIFFUSION_SHARE)
             else:
@@ -308,8 +319,23 @@ def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunCont
     def preview(working: np.ndarray, text: str) -> None:
         ctx.preview(grow_fill(working, image, hole, match, detail, anchor), text)
 
-    out = fit(small, small_hole, guess, settings, ctx, on_preview=preview, label=label, stats=stats)
+    spent = (time.perf_counter() - t0) / seconds if seconds else 0.0
+    out = fit(small, small_hole, guess, settings, _LaterPart(ctx, min(0.9, spent)), on_preview=preview,
+              label=label, stats=stats)
     return grow_fill(out, image, hole, match, detail, anchor)
+
+
+class _LaterPart:
+    """``ctx`` for the fit, whose progress is the rest of the region's after the start's ``done``."""
+
+    def __init__(self, ctx: RunContext, done: float) -> None:
+        self._ctx, self._done = ctx, done
+
+    def progress(self, fraction: float, text: str = "") -> None:
+        self._ctx.progress(self._done + (1.0 - self._done) * fraction, text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
 
 
 class DeepImagePriorMethod(Method):
