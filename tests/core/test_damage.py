@@ -618,7 +618,7 @@ def _lines_on_texture(h: int = 300, w: int = 380, seed: int = 8) -> np.ndarray:
     return img
 
 
-@pytest.mark.parametrize("photo", ["colour", "grey", "toned"])
+@pytest.mark.parametrize("photo", ["colour", "meadow", "grey", "toned"])
 def test_cached_scratch_maps_give_the_uncached_masks_to_the_bit(monkeypatch: pytest.MonkeyPatch,
                                                                 photo: str) -> None:
     # a slider move re-thresholds the cached tile maps (core/damage/scratch_maps.py): every
@@ -626,7 +626,9 @@ def test_cached_scratch_maps_give_the_uncached_masks_to_the_bit(monkeypatch: pyt
     from inpaint_studio.core.damage import scratch_maps
 
     img = _lines_on_texture()
-    if photo == "grey":
+    if photo == "meadow":  # with a scratch only the weak-twin second chance keeps
+        img[30:270, 30:350] = _meadow("grey")[0]
+    elif photo == "grey":
         img = np.ascontiguousarray(img[..., 1])
     elif photo == "toned":  # bright lines get the toned prints' twin veto (parallel_paler)
         img = _crack_network(_sepia(np.repeat(img[..., 1:2], 3, axis=2)))[0]
@@ -675,3 +677,51 @@ def test_scratch_maps_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch) 
     assert np.array_equal(detect_damage(img, DamageOptions("scratches", 0.6)), want)
     assert cache.nbytes < one  # the small one's maps may have gone; the big one's never came
     scratch_maps.release_maps()
+
+
+def _meadow(line: str, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A colourful meadow (short strokes of four hues) crossed by a faint bright line, with a pale
+    stem 11 px beside it: to the parallel-twin test that texture is a third of the line's own
+    response, a "weak twin". ``line``: "grey" (a scratch: a grey offset), "grey in grey" (the same
+    scratch where the meadow around it is grey, like a grey sweater) or "coloured" (the same luma
+    change keeping the meadow's hue: structure)."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, 320
+    palette = np.array([[70, 130, 50], [110, 140, 40], [150, 80, 60], [60, 100, 90]], np.float64)
+    img = palette[0] * (1 + rng.normal(0, 0.02, (h, w, 1)))
+    for _ in range(600):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        a, length = rng.uniform(0, np.pi), rng.uniform(4, 14)
+        colour = palette[rng.integers(len(palette))] * rng.uniform(0.8, 1.2)
+        cv2.line(img, (x, y), (int(x + length * np.cos(a)), int(y + length * np.sin(a))),
+                 tuple(float(c) for c in colour), 1, cv2.LINE_AA)
+    p0, p1 = (10, 60), (310, 160)
+    stem = _line(np.zeros((h, w, 3), np.uint8), (p0[0] - 3, p0[1] + 10), (p1[0] - 3, p1[1] + 10), 255)
+    img *= 1 + 0.1 * stem[..., :1] / 255.0
+    cover = _line(np.zeros((h, w, 3), np.uint8), p0, p1, 255)[..., :1] / 255.0
+    luma = img @ np.array([0.299, 0.587, 0.114])
+    if line == "grey in grey":
+        band = _line(np.zeros((h, w, 3), np.uint8), p0, p1, 255, width=40)[..., :1] / 255.0
+        img = img * (1 - band) + luma[..., None] * band
+    if line == "coloured":
+        img *= 1 + cover * 35 / luma[..., None]
+    else:
+        img += 35 * cover
+    return np.clip(img, 0, 255).astype(np.uint8), cover[..., 0] > 0.5
+
+
+def test_a_grey_scratch_beside_texture_is_found_on_a_colourful_surround_only() -> None:
+    # the twin veto took texture beside a scratch for a family of lines; a line whose twin is weak
+    # gets a second chance when it is colourless against a colourful surround (colour photos only)
+    options = DamageOptions(kind="scratches")
+    img, truth = _meadow("grey")
+    assert not detect_module._toned(img, detect_module.TUNING)
+    away = ~(cv2.dilate(truth.view(np.uint8), np.ones((9, 9), np.uint8)) > 0)
+    mask = detect_damage(img, options) >= 128
+    assert mask[truth].mean() > 0.9 and mask[away].sum() == 0
+    without = dataclasses.replace(detect_module.TUNING, twin_weak=0.0)  # no second chance
+    assert (detect_damage(img, options, tuning=without) >= 128)[truth].mean() < 0.1
+    # on a grey surround every line is colourless, so colour is no evidence; a hue-keeping line is structure
+    for line in ("grey in grey", "coloured"):
+        img, truth = _meadow(line)
+        assert (detect_damage(img, options) >= 128).sum() == 0, line

@@ -15,8 +15,9 @@ Why this pipeline (numbers in ``benchmarks/damage_detection.py`` and the docs):
 * Scratches, hairs, cracks: the line contrast averaged along segments at 12 orientations keeps faint
   long lines and averages texture away; per orientation only the crest of that response is cut into
   pieces (so a lower threshold cannot merge a scratch with the texture beside it), pieces must be
-  long, have no parallel twin nearby (real lines come in families) and pass the same isolation and
-  colour tests.
+  long, have no parallel twin nearby (real lines come in families; a line whose twin is weak, as
+  texture beside a scratch gives, may still pass if it is colourless on a colourful surround) and
+  pass the same isolation and colour tests.
 * Colour: a defect adds a grey offset to the photo's colour, or covers it with grey (dark dust, hair)
   or, on toned monochrome prints, with pale paper (cracks). Real structure that is darker or brighter
   keeps its own hue (a shadowed groove in red paint is dark red). A line that fails as a whole gets a
@@ -79,6 +80,10 @@ class _Tuning:
     line_gain: float = 0.5
     line_isolation: float = 0.3
     line_pixel: float = 0.4
+    #: a kept line pixel must also reach this fraction of the line response there (0 = no test; colour
+    #: photos only, see line_pixels): the crest grown back by ``ridge`` px otherwise takes the texture
+    #: beside a scratch along
+    line_relative: float = 0.5
     #: 0 = threshold the whole line response; else keep its crest only and grow it back by this (px)
     ridge: int = 3
     #: a line with a same-orientation neighbour this strong (fraction) at these offsets is structure
@@ -87,6 +92,15 @@ class _Tuning:
     #: 1 = a twin on either side makes a line structure; 2 = only twins on both sides do (a
     #: family), so a scratch running beside one real edge survives
     parallel_sides: int = 1
+    #: a line vetoed by a weak twin (at most ``twin_weak`` of its strength: texture beside it rather
+    #: than a family of lines) is kept if it is colourless to within ``twin_colour`` of its contrast
+    #: (see _colourless_lines; colour photos only; 0 = no second chance)
+    twin_weak: float = 0.4
+    twin_colour: float = 0.03
+    #: ... and if its surround has at least this much colour (opponent chroma): on a grey surround
+    #: (a grey sweater, stone) every line is colourless, so colour is no evidence there (a seam of
+    #: a sweater and a hair strand of the real scans were flagged without it)
+    twin_chroma: float = 0.08
     #: ``parallel`` and ``parallel_offsets`` for bright lines when bright defects may be pale paper
     #: (``bright_cover`` "paler": toned prints): the cracks of a network are each other's "twins"
     #: (see _line_tuning)
@@ -129,7 +143,8 @@ TUNING = _Tuning()
 #: TUNING with the colour photos' parallel-twin veto on toned prints too: what the learned finders'
 #: training crops exclude as known damage (they were tuned with it; the looser veto changed their
 #: training sets, and the learned dust finder then flagged a pupil of old_w_scratch/b)
-STRICT_TWINS = replace(TUNING, parallel_paler=TUNING.parallel, parallel_offsets_paler=TUNING.parallel_offsets)
+STRICT_TWINS = replace(TUNING, parallel_paler=TUNING.parallel, parallel_offsets_paler=TUNING.parallel_offsets,
+                       twin_weak=0.0, line_relative=0.0)
 
 
 def floor_and_gain(s: float, tuning: _Tuning) -> tuple[float, float]:
@@ -301,7 +316,8 @@ def _line_kernels(length: int, angles: int) -> list[np.ndarray]:
     return kernels
 
 
-def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.ndarray, np.ndarray]:
+def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning,
+                chroma: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Pixels on long straight-ish runs of ``score``, found one orientation at a time.
 
     Per orientation the score is averaged along a segment of ``line_length`` px: a scratch keeps
@@ -309,7 +325,8 @@ def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.n
     away. Each orientation's thresholded response is cut into components, and a component is kept
     only if it is long *along that orientation* (its extent minus the segment's own smear is at
     least ``scratch_length``), so texture blobs merged at a low threshold cannot pass as lines.
-    Returns (kept pixels, best response over orientations).
+    A line vetoed only by a weak twin gets a second chance from its colour (``chroma``, see
+    :func:`_colourless_lines`). Returns (kept pixels, best response over orientations).
     """
     h, w = score.shape
     keep = np.zeros((h, w), bool)
@@ -331,10 +348,17 @@ def _long_lines(score: np.ndarray, t: np.ndarray, tuning: _Tuning) -> tuple[np.n
         if count <= 1:
             continue
         sel = labels > 0
-        ok = line_pieces(*component_extents(labels[sel], count, xs[sel], ys[sel], theta), tuning)
+        lab = labels[sel]
+        ok = line_pieces(*component_extents(lab, count, xs[sel], ys[sel], theta), tuning)
         if ok.any():
-            ok &= ~_has_parallels(resp, labels, count, theta, tuning)
-            ok[0] = False
+            strength, sides = parallel_means(resp, labels, count, theta, tuning.parallel_offsets)
+            veto, weak = twin_veto(strength, sides, tuning)
+            weak &= ok
+            ok &= ~veto
+            ok[0] = weak[0] = False
+            if weak.any() and _colour_tells(chroma, tuning):
+                pieces = np.flatnonzero(sel)[weak[lab]]
+                keep.ravel()[_colourless_lines(pieces, score.ravel()[pieces], chroma, tuning)] = True
         keep |= ok[labels]
     if tuning.ridge and keep.any():
         # back from the crest to the scratch's full width (the caller keeps only pixels that stand out)
@@ -388,16 +412,62 @@ def _crest(resp: np.ndarray, theta: float) -> np.ndarray:
     return out
 
 
-def _has_parallels(resp: np.ndarray, labels: np.ndarray, count: int, theta: float,
-                   tuning: _Tuning) -> np.ndarray:
-    """Per component: is there a comparable line of the same orientation a few px to either side?
+def twin_veto(strength: np.ndarray, sides: np.ndarray, tuning: _Tuning) -> tuple[np.ndarray, np.ndarray]:
+    """Per component (see :func:`parallel_means`): (is there a comparable line of the same
+    orientation a few px to either side, is that twin weak).
 
     Real line structure comes in families (mortar joints, boards, window bars, fabric, hair);
-    a scratch crosses the picture on its own. Response sampled at perpendicular offsets.
+    a scratch crosses the picture on its own. But in texture (foliage, fur, rock) the response
+    beside a scratch reaches ``parallel`` of its own too: a twin no stronger than ``twin_weak`` of
+    the line is "weak", and such a line gets a second chance from its colour (:func:`_colourless_lines`).
     """
-    strength, sides = parallel_means(resp, labels, count, theta, tuning.parallel_offsets)
     twin = sides.min(axis=0) if tuning.parallel_sides == 2 else sides.max(axis=0)
-    return twin > tuning.parallel * strength
+    veto = twin > tuning.parallel * strength
+    return veto, veto & (twin <= tuning.twin_weak * strength)
+
+
+def _colour_tells(chroma: np.ndarray | None, tuning: _Tuning) -> bool:
+    """Can colour give a line vetoed by a weak twin its second chance: only on a colour photo (on a
+    toned print colour follows brightness, so it cannot tell a scratch from structure)."""
+    return chroma is not None and tuning.bright_cover != "paler"
+
+
+def _colourless_lines(pieces: np.ndarray, contrast: np.ndarray, chroma: np.ndarray,
+                      tuning: _Tuning) -> np.ndarray:
+    """Which of the line pieces vetoed by a weak twin are colourless to within ``twin_colour`` of
+    their contrast (stricter than the ``colour`` test every line must pass: these lines sit in
+    texture) over a surround of at least ``twin_chroma`` colour. ``pieces``: their pixels (flat
+    indices into the tile, ascending; one orientation's crest), ``contrast``: the line score there;
+    returns the kept pixels (flat).
+
+    Worked out in the pieces' box only (plus their rings' reach): whole-tile maps per orientation
+    doubled a slider move. The box's corner is on an even row and column because OpenCV labels
+    2x2 blocks: the components are numbered in the same order as on the whole tile (which ring
+    pixel goes to which of two close pieces depends on it; the same masks to the bit). Labelled
+    afresh from the pieces, so the cached path (:mod:`.scratch_maps`) gets the same answer too.
+    """
+    h, w = chroma.shape[1:]
+    ys, xs = np.divmod(pieces, w)
+    reach = 4  # the ring's radius (the inner 3 px are the line's own)
+    y0, x0 = max(int(ys[0]) - reach, 0) & ~1, max(int(xs.min()) - reach, 0) & ~1
+    y1, x1 = min(int(ys[-1]) + reach + 1, h), min(int(xs.max()) + reach + 1, w)
+    local = (ys - y0) * (x1 - x0) + (xs - x0)
+    box = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    box.ravel()[local] = 1
+    count, labels = cv2.connectedComponents(box, connectivity=8)
+    own = cv2.dilate(box, _disc(2 * reach - 1)).astype(bool)
+    means = ComponentMeans(labels, count)
+    ring_labels = cv2.dilate(labels.astype(np.float32), _disc(2 * reach + 1)).astype(np.int32)
+    ring_labels[own] = 0
+    ring = ComponentMeans(ring_labels, count)
+    colour = chroma[:, y0:y1, x0:x1]
+    outer = np.stack([ring(c) for c in colour])
+    score = np.zeros(box.shape, np.float32)
+    score.ravel()[local] = contrast
+    misfit = colour_model_misfit(np.stack([means(c) for c in colour]), outer, tuning)
+    ok = (misfit < tuning.twin_colour * means(score)) & (_opponent(outer) >= tuning.twin_chroma)
+    ok[0] = False
+    return pieces[ok[labels.ravel()[local]]]
 
 
 def parallel_means(resp: np.ndarray, labels: np.ndarray, count: int, theta: float,
@@ -584,16 +654,26 @@ def _detect_tile(luma: np.ndarray, chroma: np.ndarray | None, options: DamageOpt
         for polarity, ranked in enumerate((bright, dark)):
             score = ranked[1]
             t = line_threshold(level, floor, gain, tuning)
-            cand, line = _long_lines(score, t, _line_tuning(tuning, polarity))
+            cand, line = _long_lines(score, t, _line_tuning(tuning, polarity), chroma)
             cand, failed = _scratch_like(cand, line, score, busy, chroma, gain, tuning)
             # the line filter smears along the line: keep only pixels that stand out themselves
-            found |= cand & (score > tuning.line_pixel * floor)
-            failed &= score > tuning.line_pixel * floor
+            stands_out = line_pixels(score, line, floor, tuning)
+            found |= cand & stands_out
+            failed &= stands_out
             if failed.any():
                 # a line that failed the colour test as a whole may be a scratch crossing real
                 # structure: give its pixels a second, local chance
                 found |= _long_enough(failed & _colourless_pixels(failed, chroma, tuning), tuning)
     return found
+
+
+def line_pixels(score: np.ndarray, line: np.ndarray, floor: float, tuning: _Tuning) -> np.ndarray:
+    """Which pixels near a kept line are its own: their contrast ``score`` reaches ``line_pixel`` of
+    the floor and, on colour photos, ``line_relative`` of the line response ``line`` there (on toned
+    prints it cost crack networks a little object recall: a thin branch beside a trunk)."""
+    if not tuning.line_relative or tuning.bright_cover == "paler":
+        return score > tuning.line_pixel * floor
+    return score > np.maximum(np.float32(tuning.line_pixel * floor), np.float32(tuning.line_relative) * line)
 
 
 def _line_tuning(tuning: _Tuning, polarity: int) -> _Tuning:

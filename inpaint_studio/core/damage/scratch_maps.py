@@ -169,8 +169,11 @@ def tile_maps(luma: np.ndarray, chroma: np.ndarray | None, max_size: int,
                     misfit, absdelta)
 
 
-def _long_lines(maps: TileMaps, lines: list[_Orientation], s: float, tuning: classical._Tuning) -> np.ndarray:
-    """``_long_lines``' kept pixels at sensitivity ``s``, from the cached crests."""
+def _long_lines(maps: TileMaps, lines: list[_Orientation], s: float, tuning: classical._Tuning,
+                score: np.ndarray, chroma: Callable[[], np.ndarray | None]) -> np.ndarray:
+    """``_long_lines``' kept pixels at sensitivity ``s``, from the cached crests (``score``: the
+    polarity's line score on ``maps.region``, ``chroma``: the tile's colour planes, made only if a
+    line needs them)."""
     h, w = maps.shape
     keep = np.zeros(h * w, bool)
     for theta, o in zip(classical._angles(tuning.line_angles), lines, strict=True):
@@ -194,9 +197,14 @@ def _long_lines(maps: TileMaps, lines: list[_Orientation], s: float, tuning: cla
                 side = row % 2
                 np.maximum(sides[side], np.bincount(lab, o.sides[row][sel], minlength=count) / n,
                            out=sides[side])
-            twin = sides.min(axis=0) if tuning.parallel_sides == 2 else sides.max(axis=0)
-            ok &= ~(twin > tuning.parallel * strength)
-            ok[0] = False
+            veto, weak = classical.twin_veto(strength, sides, tuning)
+            weak &= ok
+            ok &= ~veto
+            ok[0] = weak[0] = False
+            if weak.any() and classical._colour_tells(chroma(), tuning):
+                pieces = index[weak[lab]]  # crest pixels: inside the region
+                contrast = score[np.searchsorted(maps.region, pieces)]
+                keep[classical._colourless_lines(pieces, contrast, chroma(), tuning)] = True
         keep[index] |= ok[lab]
     keep = keep.reshape(h, w)
     if tuning.ridge and keep.any():
@@ -213,7 +221,7 @@ def scratches(maps: TileMaps, chroma: Callable[[], np.ndarray | None], options: 
     found = np.zeros(maps.shape, bool)
     rgb = None
     for p in (0, 1):
-        cand = _long_lines(maps, maps.lines[p], s, classical._line_tuning(tuning, p))
+        cand = _long_lines(maps, maps.lines[p], s, classical._line_tuning(tuning, p), maps.score[p], chroma)
         if not cand.any():
             continue
         if rgb is None:
@@ -221,8 +229,9 @@ def scratches(maps: TileMaps, chroma: Callable[[], np.ndarray | None], options: 
         line = _full(maps.shape, maps.region, maps.best[p])
         score = _full(maps.shape, maps.region, maps.score[p])
         cand, failed = classical._scratch_like(cand, line, score, maps.busy, rgb, gain, tuning)
-        found |= cand & (score > tuning.line_pixel * floor)
-        failed &= score > tuning.line_pixel * floor
+        stands_out = classical.line_pixels(score, line, floor, tuning)
+        found |= cand & stands_out
+        failed &= stands_out
         if failed.any():
             found |= classical._long_enough(failed & _colourless_pixels(maps, failed, tuning), tuning)
     return found
