@@ -272,11 +272,14 @@ def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunCont
     detail = anchor = None
     fills = params.consensus_fills if params.initial_fill == "patchmatch" else 1
 
+    def spent() -> float:
+        """Share of this region's time gone so far (the bar's position; the fit takes the rest)."""
+        return min(0.9, (time.perf_counter() - t0) / seconds) if seconds else 0.0
+
     def starting(done: int) -> None:
         # the content-aware fills take seconds before the first iteration: show them moving
         if seconds:
-            ctx.progress(min(0.9, (time.perf_counter() - t0) / seconds),
-                         f"{label}: start fill {done}/{fills}")
+            ctx.progress(spent(), f"{label}: start fill {done}/{fills}")
 
     if fast and (params.initial_fill == "patchmatch" or params.detail > 0):
         starting(0)
@@ -319,8 +322,7 @@ def run_dip(image: np.ndarray, hole: np.ndarray, params: DipParams, ctx: RunCont
     def preview(working: np.ndarray, text: str) -> None:
         ctx.preview(grow_fill(working, image, hole, match, detail, anchor), text)
 
-    spent = (time.perf_counter() - t0) / seconds if seconds else 0.0
-    out = fit(small, small_hole, guess, settings, _LaterPart(ctx, min(0.9, spent)), on_preview=preview,
+    out = fit(small, small_hole, guess, settings, _LaterPart(ctx, spent()), on_preview=preview,
               label=label, stats=stats)
     return grow_fill(out, image, hole, match, detail, anchor)
 
