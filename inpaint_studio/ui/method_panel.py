@@ -12,7 +12,16 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from inpaint_studio.core.errors import InpaintStudioError
 from inpaint_studio.methods import DEFAULT_METHOD, registry
@@ -90,12 +99,25 @@ class MethodPanel(QWidget):
         self.description.setObjectName("method_description")
         self.description.setWordWrap(True)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.settings_box = QGroupBox("Settings", self)
-        self._settings_layout = QVBoxLayout(self.settings_box)
+        # the Reset button shares the "Settings" heading's row instead of taking a row of its own,
+        # and the rows sit a little closer than Qt's default: PatchMatch's settings then fit a
+        # 1280 x 800 screen without scrolling
+        settings_label = QLabel("Settings", self)
+        settings_label.setObjectName("settings_heading")
+        font = settings_label.font()
+        font.setBold(True)
+        settings_label.setFont(font)
         self.reset_button = QPushButton("Reset to defaults", self)
         self.reset_button.setObjectName("reset_params")
         self.reset_button.setToolTip("Set every setting of this method back to its default")
-        self._settings_layout.addWidget(self.reset_button, 0, Qt.AlignmentFlag.AlignRight)
+        heading = QHBoxLayout()
+        heading.setContentsMargins(0, 0, 0, 0)
+        heading.addWidget(settings_label)
+        heading.addStretch(1)
+        heading.addWidget(self.reset_button)
+        self.settings_box = QGroupBox(self)
+        self._settings_layout = QVBoxLayout(self.settings_box)
+        self._settings_layout.setContentsMargins(8, 6, 8, 6)
         self.weights_box = QFrame(self)
         self.weights_box.setObjectName("weights_box")
         self.weights_box.setFrameShape(QFrame.Shape.StyledPanel)
@@ -117,6 +139,7 @@ class MethodPanel(QWidget):
         layout.addWidget(self.combo)
         layout.addWidget(self.description)
         layout.addWidget(self.weights_box)
+        layout.addLayout(heading)
         layout.addWidget(self.settings_box)
 
         self.combo.currentIndexChanged.connect(self._on_combo_changed)

@@ -145,6 +145,7 @@ class ParamForm(QWidget):
         self.editors: dict[str, QWidget] = {}
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setVerticalSpacing(3)  # a dock's form: a dozen rows must fit a laptop screen
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for spec in self.specs:
             editor = make_editor(spec, self)

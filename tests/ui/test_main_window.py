@@ -15,6 +15,7 @@ from inpaint_studio.core import io
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.ui import dialogs
 from inpaint_studio.ui.file_controller import SAMPLE_MASK, SAMPLE_PHOTO, resource_path
+from inpaint_studio.ui.fit_scroll import FitScrollArea
 from inpaint_studio.ui.save_dialog import SaveOptionsDialog
 
 pytestmark = pytest.mark.gui
@@ -277,6 +278,23 @@ def test_the_method_list_opens_on_what_runs_now(window):
     assert waiting, "the test machine has no weights installed"
     assert waiting == list(range(waiting[0], len(texts))), "networks without weights come last"
     assert texts[waiting[0] - 1] == "", "a separator sets them apart"
+
+
+def test_at_the_default_size_the_content_aware_settings_need_no_scrolling(window, qapp):
+    """The default method's settings, Reset included, fit the first-start window (1280 x 820, the
+    brush settings below at their smallest): no scrolling to reach Reset. (Reset used to take a row
+    of its own and sat half under the scroll edge.)"""
+    window.method_panel.select("patchmatch")
+    window.resize(1280, 820)
+    window._split_right_docks()
+    for _ in range(3):
+        qapp.processEvents()
+    scroll = window.method_panel.parentWidget().parentWidget()
+    assert isinstance(scroll, FitScrollArea)
+    assert scroll.verticalScrollBar().maximum() == 0, "the settings scroll at the default size"
+    reset = window.method_panel.reset_button
+    assert reset.isVisible()
+    assert reset.mapTo(scroll.viewport(), reset.rect().bottomLeft()).y() <= scroll.viewport().height()
 
 
 @pytest.mark.parametrize("method", ["patchmatch", "dip"])
