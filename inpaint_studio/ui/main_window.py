@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSize, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -51,6 +51,25 @@ from inpaint_studio.ui.tools import ToolController
 from inpaint_studio.ui.weights_dialog import WeightsDialog
 
 FILL_SHORTCUT = "Ctrl+Return"
+
+
+
+#: the first-start window size on a screen with room for it
+PREFERRED_SIZE = QSize(1280, 820)
+#: what a window manager's title bar and borders typically add around the window
+_FRAME_ALLOWANCE = QSize(16, 48)
+
+
+def first_start_geometry(available: QRect, preferred: QSize = PREFERRED_SIZE) -> QRect:
+    """Size and frame position for the very first start: the preferred size, shrunk to fit the
+    screen's free area with the window manager's frame, centred in it. A 1366 x 768 laptop has
+    ~740 px free below its panel; a fixed 1280 x 820 put the brush settings and the status bar
+    below the screen's edge."""
+    width = max(1, min(preferred.width(), available.width() - _FRAME_ALLOWANCE.width()))
+    height = max(1, min(preferred.height(), available.height() - _FRAME_ALLOWANCE.height()))
+    left = available.left() + max(0, (available.width() - width - _FRAME_ALLOWANCE.width()) // 2)
+    top = available.top() + max(0, (available.height() - height - _FRAME_ALLOWANCE.height()) // 2)
+    return QRect(left, top, width, height)
 
 
 class MainWindow(QMainWindow):
@@ -219,7 +238,9 @@ class MainWindow(QMainWindow):
         if geometry and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 820)
+            place = first_start_geometry(self.screen().availableGeometry())
+            self.resize(place.size())
+            self.move(place.topLeft())
         state = settings.value("window/state", QByteArray(), QByteArray)
         if state and not state.isEmpty():
             self.restoreState(state)

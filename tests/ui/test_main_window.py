@@ -8,14 +8,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
 from inpaint_studio.core import io
 from inpaint_studio.core.photo import Photo
 from inpaint_studio.ui import dialogs
+from inpaint_studio.ui.app import create_window
 from inpaint_studio.ui.file_controller import SAMPLE_MASK, SAMPLE_PHOTO, resource_path
 from inpaint_studio.ui.fit_scroll import FitScrollArea
+from inpaint_studio.ui.main_window import PREFERRED_SIZE, first_start_geometry
 from inpaint_studio.ui.save_dialog import SaveOptionsDialog
 
 pytestmark = pytest.mark.gui
@@ -278,6 +280,35 @@ def test_the_method_list_opens_on_what_runs_now(window):
     assert waiting, "the test machine has no weights installed"
     assert waiting == list(range(waiting[0], len(texts))), "networks without weights come last"
     assert texts[waiting[0] - 1] == "", "a separator sets them apart"
+
+
+def test_the_first_start_window_fits_a_laptop_screen_and_is_centred():
+    """1366 x 768 with a 28 px panel leaves 740 px: the window and its title bar fit inside it. On a
+    big screen the window keeps its preferred size, centred."""
+    laptop = QRect(0, 28, 1366, 740)
+    place = first_start_geometry(laptop)
+    assert laptop.contains(place.adjusted(0, 0, 16, 48)), "the window runs off the laptop's screen"
+    assert place.height() >= 600 and place.width() == 1280
+    big = QRect(0, 0, 2560, 1440)
+    place = first_start_geometry(big)
+    assert place.size() == PREFERRED_SIZE
+    assert abs(place.adjusted(0, 0, 16, 48).center().x() - big.center().x()) <= 1
+    assert abs(place.adjusted(0, 0, 16, 48).center().y() - big.center().y()) <= 1
+
+
+def test_a_first_start_on_a_small_screen_opens_a_window_that_fits_it(qapp):
+    """No saved geometry: the window takes the screen's size into account (the test screen is
+    800 x 800) instead of opening at a fixed 1280 x 820."""
+    win = create_window(None)
+    try:
+        free = win.screen().availableGeometry()
+        assert win.width() <= free.width() and win.height() <= free.height()
+        assert free.contains(win.geometry())
+    finally:
+        win.close()
+        win.bridge.shutdown()
+        win.deleteLater()
+        qapp.processEvents()
 
 
 def test_at_the_default_size_the_content_aware_settings_need_no_scrolling(window, qapp):
