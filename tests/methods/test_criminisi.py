@@ -110,3 +110,77 @@ def test_16_bit_values_are_copied_at_full_depth():
                        RegionOptions(context_margin=method.context_margin(params)))
     filled = out[mask > 0]
     assert np.count_nonzero(filled % 257) > 0.9 * filled.size
+
+
+def _tower_in_the_sky():
+    """A smooth, slightly noisy sky with a dark striped tower rising from the bottom; the hole covers
+    the tower's top and the sky above and beside it."""
+    h, w = 96, 96
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sky = np.stack([0.35 + 0.3 * yy / h, 0.55 + 0.25 * yy / h, 0.9 + 0 * yy], axis=2)
+    image = sky + np.random.default_rng(0).normal(0, 0.01, sky.shape).astype(np.float32)
+    tower = (xx >= 40) & (xx < 56) & (yy >= 50)
+    image[tower] = (0.15, 0.1, 0.1)
+    image[tower & ((xx.astype(int) // 4) % 2 == 0)] = (0.3, 0.2, 0.15)
+    hole = np.zeros((h, w), bool)
+    hole[14:62, 28:72] = True
+    return image.astype(np.float32), hole, tower
+
+
+def test_diffusion_guide_does_not_grow_the_tower_into_the_sky():
+    # the 2004 method continues the tower's strong edges up through the hole (garbage propagation:
+    # about 18 % of the hole's sky turns dark); with the guide the copies keep the hole's layout
+    image, hole, tower = _tower_in_the_sky()
+    image[hole] = 0
+    sky_part = hole & ~tower
+    guided = _run(image, hole, guide="diffusion", guide_weight=3.0)
+    assert ((guided.mean(axis=2) < 0.35) & sky_part).sum() < 0.05 * sky_part.sum()
+    plain = _run(image, hole, guide="none")
+    assert ((plain.mean(axis=2) < 0.35) & sky_part).sum() > 0.1 * sky_part.sum()
+
+
+@pytest.mark.parametrize("guide", ["diffusion", "patchmatch"])
+def test_guided_fill_still_copies_whole_patches(guide):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
+    mask = np.zeros((80, 120), np.uint8)
+    mask[20:45, 30:60] = 255
+    method = CriminisiMethod()
+    params = make_params(method.Params, {"patch_size": 5, "guide": guide, "guide_weight": 3.0})
+    out = run_in_regions(method, params, pixels, mask)
+    known = {tuple(p) for p in pixels[mask == 0]}
+    assert all(tuple(p) in known for p in out[mask > 0])
+
+
+def test_seam_blend_softens_the_hole_border_only():
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
+    mask = np.zeros((80, 120), np.uint8)
+    mask[20:45, 30:60] = 255
+    method = CriminisiMethod()
+    hard = run_in_regions(method, make_params(method.Params, {"patch_size": 5, "seam_blend": 0.0}),
+                          pixels, mask)
+    soft = run_in_regions(method, make_params(method.Params, {"patch_size": 5, "seam_blend": 0.5}),
+                          pixels, mask)
+    changed = np.any(hard != soft, axis=2)
+    assert not changed[mask == 0].any()
+    # only the two outer rings of the hole differ, and the jump across the border shrinks
+    assert not changed[22:43, 32:58].any()
+    assert changed[20].sum() > 20
+
+    def border_jump(img):
+        a = img.astype(float)
+        return np.abs(a[19, 30:60] - a[20, 30:60]).mean() + np.abs(a[45, 30:60] - a[44, 30:60]).mean()
+    assert border_jump(soft) < 0.8 * border_jump(hard)
+
+
+def test_seam_blend_takes_nothing_from_outside_the_sampling_area():
+    image = np.zeros((64, 96, 3), np.float32)
+    image[:, :48] = (1.0, 0.0, 0.0)
+    image[:, 48:] = (0.0, 0.0, 1.0)
+    hole = _box_hole(image.shape[:2], 20, 36, 24)
+    image[hole] = 0
+    sampling = np.zeros(hole.shape, bool)
+    sampling[:, :48] = True
+    out = _run(image, hole, _Ctx(sampling_area=sampling), patch_size=5, guide="diffusion", seam_blend=0.5)
+    assert np.array_equal(out[hole], np.broadcast_to(np.float32([1, 0, 0]), out[hole].shape))
