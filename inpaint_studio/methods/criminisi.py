@@ -6,7 +6,7 @@ run into the hole before flat areas close over them. The hot loop (front priorit
 search, copy) is compiled with numba; the exemplar search looks exhaustively within a window
 around the target and at coherent / random candidates beyond it, so it stays usable on photos.
 
-Two optional additions to the 2004 method (off by default; measured on Kodak, docs/benchmarks.md):
+Two additions to the 2004 method (on by default since 2026-12-07; measured on Kodak, docs/benchmarks.md):
 a *guide* — a smooth fill of the hole (harmonic diffusion, or the low band of our PatchMatch fill) —
 that the missing pixels of each target patch are compared with (against the source patch's low band),
 so a copy must also fit the hole's large-scale layout: strong edges no longer drag a tower or a cup's
@@ -50,7 +50,7 @@ class CriminisiParams:
         help="Patches tried from anywhere in the sampling area per step, besides the local search.",
     )
     guide: str = param(
-        "none", choices=GUIDES, label="Guide",
+        "diffusion", choices=GUIDES, label="Guide",
         help="A smooth fill of the hole that the missing part of each patch is compared with, so copies "
              "keep the hole's large-scale layout (no sky object copied into the sky). 'diffusion': the "
              "smoothest fill from the hole's border; 'patchmatch': the low band of a content-aware fill; "
@@ -62,7 +62,7 @@ class CriminisiParams:
              "to the guide's layout; 0: no guide. (3 measured best on Kodak with the diffusion guide.)",
     )
     seam_blend: float = param(
-        0.0, min=0.0, max=1.0, step=0.05, label="Seam blend",
+        0.35, min=0.0, max=1.0, step=0.05, label="Seam blend",
         help="Blend the hole's outermost filled pixels this much towards their known neighbours (and "
              "the next ring half as much), softening the edge where copied patches meet the photo. "
              "0: pure copies. (0.35 brought the seam to the photo's own level on Kodak.)",

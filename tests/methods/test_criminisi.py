@@ -43,13 +43,19 @@ def test_fill_is_copied_texture_and_outside_pixels_are_untouched():
     mask = np.zeros((80, 120), np.uint8)
     mask[20:45, 30:60] = 255
     method = CriminisiMethod()
-    params = make_params(method.Params, {"patch_size": 5})
-    out = run_in_regions(method, params, pixels, mask)
     keep = mask == 0
-    assert np.array_equal(out[keep], pixels[keep])
-    # every filled pixel is a copy of a known pixel (exemplar copy, no blending)
     known = {tuple(p) for p in pixels[keep]}
+    # without the seam blend every filled pixel is a copy of a known pixel (exemplar copy)
+    params = make_params(method.Params, {"patch_size": 5, "seam_blend": 0.0})
+    out = run_in_regions(method, params, pixels, mask)
+    assert np.array_equal(out[keep], pixels[keep])
     assert all(tuple(p) in known for p in out[~keep])
+    # with it (the default) only the hole's two outer rings are blended; the rest are still copies
+    out = run_in_regions(method, make_params(method.Params, {"patch_size": 5}), pixels, mask)
+    assert np.array_equal(out[keep], pixels[keep])
+    inner = np.zeros_like(keep)
+    inner[22:43, 32:58] = True
+    assert all(tuple(p) in known for p in out[inner])
 
 
 def test_fill_only_copies_from_the_sampling_area():
@@ -81,8 +87,14 @@ def test_stripes_continue_with_their_period_and_phase():
     hole = _box_hole(truth.shape[:2], 30, 40, 36)
     image = truth.copy()
     image[hole] = 0
-    out = _run(image, hole, patch_size=9)
+    out = _run(image, hole, patch_size=9, seam_blend=0.0)
     assert np.abs(out[hole] - truth[hole]).max() < 1e-6
+    # the default seam blend only touches the hole's two outer rings, by at most 0.35 x a step
+    out = _run(image, hole, patch_size=9)
+    inner = _box_hole(truth.shape[:2], 32, 42, 32)
+    assert np.abs(out[inner] - truth[inner]).max() < 1e-6
+    step = np.abs(np.diff(row)).max()
+    assert np.abs(out[hole] - truth[hole]).max() <= 0.35 * step + 1e-6
 
 
 def test_cancel_stops_the_fill_between_chunks():
@@ -128,12 +140,13 @@ def _tower_in_the_sky():
 
 
 def test_diffusion_guide_does_not_grow_the_tower_into_the_sky():
+    """The default (diffusion guide) keeps the sky a sky."""
     # the 2004 method continues the tower's strong edges up through the hole (garbage propagation:
     # about 18 % of the hole's sky turns dark); with the guide the copies keep the hole's layout
     image, hole, tower = _tower_in_the_sky()
     image[hole] = 0
     sky_part = hole & ~tower
-    guided = _run(image, hole, guide="diffusion", guide_weight=3.0)
+    guided = _run(image, hole)
     assert ((guided.mean(axis=2) < 0.35) & sky_part).sum() < 0.05 * sky_part.sum()
     plain = _run(image, hole, guide="none")
     assert ((plain.mean(axis=2) < 0.35) & sky_part).sum() > 0.1 * sky_part.sum()
@@ -146,7 +159,8 @@ def test_guided_fill_still_copies_whole_patches(guide):
     mask = np.zeros((80, 120), np.uint8)
     mask[20:45, 30:60] = 255
     method = CriminisiMethod()
-    params = make_params(method.Params, {"patch_size": 5, "guide": guide, "guide_weight": 3.0})
+    params = make_params(method.Params, {"patch_size": 5, "guide": guide, "guide_weight": 3.0,
+                                                "seam_blend": 0.0})
     out = run_in_regions(method, params, pixels, mask)
     known = {tuple(p) for p in pixels[mask == 0]}
     assert all(tuple(p) in known for p in out[mask > 0])
