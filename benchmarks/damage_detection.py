@@ -25,6 +25,7 @@ Three runs per photo: scratches only (kind=scratches), dust only (kind=dust), bo
 
 Examples (repo root, venv active):
   python benchmarks/damage_detection.py --limit 6
+  nice -n 5 python benchmarks/damage_detection.py --no-restore --scratch-finder verified
   nice -n 5 python benchmarks/damage_detection.py --out /tmp/damage_examples
 """
 
@@ -205,6 +206,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--sensitivity", type=float, default=0.5)
     ap.add_argument("--max-size", type=int, default=15)
+    ap.add_argument("--scratch-finder", choices=("classic", "learned", "verified"), default="classic")
     ap.add_argument("--out", type=Path, help="folder for before/mask/after example strips")
     ap.add_argument("--no-restore", action="store_true", help="skip the fills (detection only)")
     ap.add_argument("--json", type=Path, help="write the raw numbers here")
@@ -226,7 +228,8 @@ def main() -> int:
         mp = clean.shape[0] * clean.shape[1] / 1e6
         soft_clean = np.zeros(clean.shape[:2], np.uint8)
         for kind in ("scratches", "dust"):
-            found = detect_damage(clean, DamageOptions(kind, args.sensitivity, max_size=args.max_size))
+            found = detect_damage(clean, DamageOptions(kind, args.sensitivity, max_size=args.max_size,
+                                                       scratch_finder=args.scratch_finder))
             clean_fp_kind[kind] += int((found >= 128).sum())
             soft_clean = np.maximum(soft_clean, found)
         clean_fp += int((soft_clean >= 128).sum())
@@ -235,7 +238,8 @@ def main() -> int:
         for j, (kind, what) in enumerate(runs.items()):
             rng = np.random.default_rng([args.seed, i, j])
             dmg = add_damage(clean, rng, what)
-            opts = DamageOptions(kind=kind, sensitivity=args.sensitivity, max_size=args.max_size)
+            opts = DamageOptions(kind=kind, sensitivity=args.sensitivity, max_size=args.max_size,
+                                 scratch_finder=args.scratch_finder)
             t0 = time.perf_counter()
             soft = detect_damage(dmg.image, opts)
             det_time += time.perf_counter() - t0

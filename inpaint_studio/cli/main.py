@@ -99,11 +99,13 @@ def _detect_options(parser: argparse.ArgumentParser, title: str) -> None:
     group.add_argument("--dust-finder", choices=("classic", "learned"), default="learned",
                        help="learned: a classifier fitted to this photo (default; 5-15 s more, about twice "
                             "the dust precision on synthetic dust); classic: filters and tests, instant")
-    group.add_argument("--scratch-finder", choices=("classic", "learned"), default="classic",
+    group.add_argument("--scratch-finder", choices=("classic", "learned", "verified"), default="classic",
                        help="classic: line filter and tests (default); learned: the same line candidates "
                             "judged by a classifier fitted to this photo (about 12 s more per photo; on "
                             "synthetic scratches a little more precision and recall, but on real cracked "
-                            "prints it can miss cracks that classic finds)")
+                            "prints it can miss cracks that classic finds); verified: classic's lines, "
+                            "each dropped if that classifier rejects it (fewer false alarms on real "
+                            "structure on colour photos, 10-30 s more per photo)")
     group.add_argument("--ir-threshold", type=float, metavar="T",
                        help="0-1 sensitivity of the infrared dust channel, used automatically when IMAGE "
                             "is a 4-channel RGBI scan (Digital ICE, VueScan); higher finds fainter specks "

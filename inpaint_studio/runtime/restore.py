@@ -149,6 +149,7 @@ def damage_mask(pixels: np.ndarray, options: DamageOptions | None, *, infrared: 
         detect_damage,
         infrared_dust_mask,
         learned,
+        scratch_learned,
         scratch_maps,
     )
 
@@ -158,6 +159,7 @@ def damage_mask(pixels: np.ndarray, options: DamageOptions | None, *, infrared: 
     finally:
         learned.release_maps()  # a one-shot detection never re-thresholds: free them before the fill
         scratch_maps.release_maps()
+        scratch_learned.release_maps()
     if infrared is not None and options.kind != "scratches":
         infrared = np.asarray(infrared)
         if infrared.shape[:2] != pixels.shape[:2]:

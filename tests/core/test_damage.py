@@ -725,3 +725,39 @@ def test_a_grey_scratch_beside_texture_is_found_on_a_colourful_surround_only() -
     for line in ("grey in grey", "coloured"):
         img, truth = _meadow(line)
         assert (detect_damage(img, options) >= 128).sum() == 0, line
+
+
+# the verified scratch finder (issue 7: classic lines vetoed by the per-photo line classifier) --------
+
+def _verified(sensitivity: float = 0.5) -> DamageOptions:
+    return DamageOptions(kind="scratches", sensitivity=sensitivity, scratch_finder="verified")
+
+
+def test_verified_scratches_drop_real_structure_but_keep_a_scratch(kodak_dir) -> None:
+    # a beach photo: classic flags tide lines in the sand and a body outline; a grey scratch crosses
+    # sky, sea, both people and sand
+    photo = cv2.imread(str(kodak_dir / "images" / "kodim12.png"))[..., ::-1]
+    cover = np.zeros(photo.shape[:2], np.uint8)
+    cv2.line(cover, (40, 60), (700, 420), 255, 2, cv2.LINE_AA)
+    img = np.clip(photo + cover[..., None] / 255.0 * 45, 0, 255).astype(np.uint8)
+    scratch = cover > 128
+    away = ~(cv2.dilate(cover, np.ones((9, 9), np.uint8)) > 0)
+    classic = detect_damage(img, DamageOptions(kind="scratches")) >= 128
+    verified = detect_damage(img, _verified()) >= 128
+    assert classic[away].sum() > 1500, "the scene must hold real structure the classic tests flag"
+    assert verified[scratch].mean() > 0.95
+    assert verified[away].sum() < 0.4 * classic[away].sum()
+
+
+def test_verified_scratches_are_classic_ones_and_grow_with_sensitivity() -> None:
+    img = _lines_on_texture()
+    for s in (0.3, 0.5, 0.8):
+        classic = detect_damage(img, DamageOptions(kind="scratches", sensitivity=s))
+        verified = detect_damage(img, _verified(s))
+        assert not (verified > classic).any(), "the verifier only drops classic lines"
+    masks = [detect_damage(img, _verified(s)) >= 128 for s in (0.5, 1.0)]
+    assert not (masks[0] & ~masks[1]).any()
+    # a toned print is left to the classic tests (the verifier dropped real cracks on toned scans)
+    sepia = _sepia(np.repeat(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2))
+    classic = detect_damage(sepia, DamageOptions(kind="scratches"))
+    assert classic.any() and np.array_equal(detect_damage(sepia, _verified()), classic)

@@ -817,6 +817,22 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     finders' training crops). ``key``: ``pixels``' fingerprint when the caller has it.
     """
     _check_pixels(pixels)
+    if options.kind != "dust" and options.scratch_finder == "verified":
+        from inpaint_studio.core.damage import per_photo, scratch_learned
+
+        key = key or per_photo.fingerprint(pixels)
+        classic = replace(options, kind="scratches", scratch_finder="classic")
+        lines = detect_damage(pixels, classic, cancel=cancel, tuning=tuning, key=key, keep=keep)
+        # colour photos only: on the toned scans (old_w_scratch/a, b) it dropped long real cracks
+        if lines.any() and not _toned(pixels, tuning):
+            finder = scratch_learned.detector_for(pixels, options.max_size, cancel=cancel, key=key)
+            lines = scratch_learned.verified(lines, finder.probabilities(pixels, cancel=cancel, key=key),
+                                             options.sensitivity)
+        if options.kind == "scratches":
+            return lines
+        specks = detect_damage(pixels, replace(options, kind="dust"), cancel=cancel, tuning=tuning,
+                               detector=detector, key=key)
+        return np.maximum(lines, specks)
     if options.kind != "dust" and options.scratch_finder == "learned":
         from inpaint_studio.core.damage import scratch_learned
 

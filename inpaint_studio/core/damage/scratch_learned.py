@@ -17,8 +17,9 @@ small classifier fitted to *this* photo weighs them:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -52,6 +53,11 @@ class ScratchTuning:
     #: measured too and was no better on a few hundred samples, and less stable from photo to photo
     l2: float = 1.0
     newton_steps: int = 30
+    #: "verified" finder: a classic line is dropped when the best candidate under it has a
+    #: probability below min(verify_cap, verify_gain x (1 - sensitivity)): 0.6 at 0.5, none at 1
+    #: (chosen on seed 7 of the benchmark's scratches run among 0.3-0.79)
+    verify_gain: float = 1.2
+    verify_cap: float = 0.95
     #: probability threshold sigmoid((1 - sensitivity) * logit_lo): 0.93 at sensitivity 0, 0.79 at
     #: 0.5, 0.5 at 1. With 4.39 (0.9 at 0.5, as the dust finder) seed 7 gave P 0.583 / R 0.556 /
     #: object R 0.489 against classic's 0.511 / 0.572 / 0.500; at 0.79 it beats classic on all three
@@ -237,15 +243,32 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, s
 
 @dataclass
 class ScratchDetector:
-    """A component classifier fitted to one photo."""
+    """A component classifier fitted to one photo, and the probability maps of the last images it
+    judged (a slider move only re-thresholds them)."""
 
     model: Logistic
     max_size: int
     grey: bool
+    _seen: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def probabilities(self, pixels: np.ndarray, *, cancel: Callable[[], bool] | None = None,
-                      tuning: ScratchTuning = SCRATCH_TUNING) -> np.ndarray:
-        """uint8 HxW: each candidate's probability x255 over its pixels (0 elsewhere), tile by tile."""
+                      tuning: ScratchTuning = SCRATCH_TUNING, key: tuple | None = None) -> np.ndarray:
+        """uint8 HxW: each candidate's probability x255 over its pixels (0 elsewhere), tile by tile;
+        the last two images' maps are kept. ``key``: ``pixels``' fingerprint when the caller has it."""
+        key = (key or fingerprint(pixels), tuning)
+        with self._lock:
+            if key in self._seen:
+                return self._seen[key]
+        out = self._probabilities(pixels, cancel, tuning)
+        with self._lock:
+            self._seen[key] = out
+            while len(self._seen) > 2:
+                self._seen.pop(next(iter(self._seen)))
+        return out
+
+    def _probabilities(self, pixels: np.ndarray, cancel: Callable[[], bool] | None,
+                       tuning: ScratchTuning) -> np.ndarray:
         h, w = pixels.shape[:2]
         out = np.zeros((h, w), np.uint8)
         base = classical.TUNING
@@ -268,6 +291,32 @@ class ScratchDetector:
         """bool HxW: the accepted candidates (a higher sensitivity keeps a superset)."""
         prob = self.probabilities(pixels, cancel=cancel, tuning=tuning)
         return prob > threshold(options.sensitivity, tuning) * 255
+
+
+def verified(lines: np.ndarray, prob: np.ndarray, sensitivity: float,
+             tuning: ScratchTuning = SCRATCH_TUNING) -> np.ndarray:
+    """The classic soft line mask ``lines`` (uint8) without the lines the classifier rejects.
+
+    Per connected piece of the mask: the best probability ``prob`` (:meth:`ScratchDetector.
+    probabilities`) of the candidates under it must reach the verify threshold of ``sensitivity``.
+    A piece with no candidate under it is kept (the classifier has no opinion on it). Why a veto
+    rather than the classifier alone ("learned"): most classic false alarms on colour photos are
+    real lines in texture (branches, rigging, tide lines, outlines) that it rejects, while as a
+    finder of its own it misses scratches classic finds. The threshold falls with the sensitivity
+    (none at 1). ``detect_damage`` applies it to colour photos only: on toned scans it dropped real
+    cracks.
+    """
+    cut = min(tuning.verify_cap, tuning.verify_gain * (1.0 - float(sensitivity)))
+    if cut <= 0 or not lines.any():
+        return lines
+    count, labels = cv2.connectedComponents((lines > 0).view(np.uint8), connectivity=8)
+    on = prob > 0
+    best = np.zeros(count, np.uint8)
+    np.maximum.at(best, labels[on], prob[on])
+    seen = np.bincount(labels[on], minlength=count) > 0
+    keep = (best >= cut * 255) | ~seen
+    keep[0] = False
+    return np.where(keep[labels], lines, 0).astype(np.uint8)
 
 
 def threshold(sensitivity: float, tuning: ScratchTuning = SCRATCH_TUNING) -> float:
@@ -345,6 +394,14 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
 
 #: the fitted detectors of the last two photos
 _CACHE: FittedCache[ScratchDetector] = FittedCache()
+
+
+def release_maps() -> None:
+    """Drop the cached probability maps of every fitted detector (one-shot callers never
+    re-threshold; see :func:`.learned.release_maps`); the models stay cached."""
+    for detector in _CACHE.values():
+        with detector._lock:
+            detector._seen.clear()
 
 
 def detector_for(pixels: np.ndarray, max_size: int, *, seed: int = 0,
