@@ -24,6 +24,14 @@ def _box_hole(shape, top, left, size):
     return hole
 
 
+def _noise_with_a_hole(seed=0):
+    """Random uint8 pixels (so every pixel value is nearly unique) and a 25 x 30 box mask."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (80, 120, 3), dtype=np.uint8)
+    mask = np.zeros((80, 120), np.uint8)
+    mask[20:45, 30:60] = 255
+    return pixels, mask
+
+
 def _texture(height=96, width=96, seed=1):
     rng = np.random.default_rng(seed)
     base = rng.random((height // 4, width // 4, 3)).astype(np.float32)
@@ -38,10 +46,7 @@ def test_same_seed_same_fill():
 
 
 def test_fill_is_copied_texture_and_outside_pixels_are_untouched():
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
-    mask = np.zeros((80, 120), np.uint8)
-    mask[20:45, 30:60] = 255
+    pixels, mask = _noise_with_a_hole(0)
     method = CriminisiMethod()
     keep = mask == 0
     known = {tuple(p) for p in pixels[keep]}
@@ -58,7 +63,9 @@ def test_fill_is_copied_texture_and_outside_pixels_are_untouched():
     assert all(tuple(p) in known for p in out[inner])
 
 
-def test_fill_only_copies_from_the_sampling_area():
+@pytest.mark.parametrize("seam_blend", [0.0, 0.35, 0.5])
+def test_fill_only_copies_from_the_sampling_area(seam_blend):
+    """Neither the copies nor the seam blend take anything from outside the sampling area."""
     image = np.zeros((64, 96, 3), np.float32)
     image[:, :48] = (1.0, 0.0, 0.0)
     image[:, 48:] = (0.0, 0.0, 1.0)
@@ -66,7 +73,7 @@ def test_fill_only_copies_from_the_sampling_area():
     image[hole] = 0
     sampling = np.zeros(hole.shape, bool)
     sampling[:, :48] = True
-    out = _run(image, hole, _Ctx(sampling_area=sampling), patch_size=5)
+    out = _run(image, hole, _Ctx(sampling_area=sampling), patch_size=5, seam_blend=seam_blend)
     assert np.array_equal(out[hole], np.broadcast_to(np.float32([1, 0, 0]), out[hole].shape))
 
 
@@ -154,10 +161,7 @@ def test_diffusion_guide_does_not_grow_the_tower_into_the_sky():
 
 @pytest.mark.parametrize("guide", ["diffusion", "patchmatch"])
 def test_guided_fill_still_copies_whole_patches(guide):
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
-    mask = np.zeros((80, 120), np.uint8)
-    mask[20:45, 30:60] = 255
+    pixels, mask = _noise_with_a_hole(0)
     method = CriminisiMethod()
     params = make_params(method.Params, {"patch_size": 5, "guide": guide, "guide_weight": 3.0,
                                                 "seam_blend": 0.0})
@@ -167,10 +171,7 @@ def test_guided_fill_still_copies_whole_patches(guide):
 
 
 def test_seam_blend_softens_the_hole_border_only():
-    rng = np.random.default_rng(2)
-    pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
-    mask = np.zeros((80, 120), np.uint8)
-    mask[20:45, 30:60] = 255
+    pixels, mask = _noise_with_a_hole(2)
     method = CriminisiMethod()
     hard = run_in_regions(method, make_params(method.Params, {"patch_size": 5, "seam_blend": 0.0}),
                           pixels, mask)
@@ -187,14 +188,3 @@ def test_seam_blend_softens_the_hole_border_only():
         return np.abs(a[19, 30:60] - a[20, 30:60]).mean() + np.abs(a[45, 30:60] - a[44, 30:60]).mean()
     assert border_jump(soft) < 0.8 * border_jump(hard)
 
-
-def test_seam_blend_takes_nothing_from_outside_the_sampling_area():
-    image = np.zeros((64, 96, 3), np.float32)
-    image[:, :48] = (1.0, 0.0, 0.0)
-    image[:, 48:] = (0.0, 0.0, 1.0)
-    hole = _box_hole(image.shape[:2], 20, 36, 24)
-    image[hole] = 0
-    sampling = np.zeros(hole.shape, bool)
-    sampling[:, :48] = True
-    out = _run(image, hole, _Ctx(sampling_area=sampling), patch_size=5, guide="diffusion", seam_blend=0.5)
-    assert np.array_equal(out[hole], np.broadcast_to(np.float32([1, 0, 0]), out[hole].shape))
