@@ -407,3 +407,32 @@ def test_a_fill_started_during_the_warm_up_says_it_is_preparing_not_stuck(window
     with qtbot.waitSignal(window.fills.fill_finished, timeout=60_000):
         window.fill_panel.fill_button.click()
         assert "first use only" in window.fill_panel.progress.format()
+
+
+def test_the_line_finder_choice_reaches_the_detector(window, qtbot, monkeypatch):
+    photo, scratch = _scratched_photo()
+    _open(window, photo)
+    seen: list[str] = []
+    detect = damage_panel.detect_damage
+
+    def recording(pixels, options, **kwargs):
+        seen.append(options.scratch_finder)
+        return detect(pixels, options, **kwargs)
+
+    monkeypatch.setattr(damage_panel, "detect_damage", recording)
+    panel = window.damage_panel
+    choices = [panel.line_finder.itemData(i) for i in range(panel.line_finder.count())]
+    assert choices == ["classic", "verified"]
+    assert panel.line_finder.currentData() == "classic", "classic stays the default"
+    window.show_damage_panel()
+    _wait_complete(qtbot, window)
+    assert seen and set(seen) == {"classic"}
+
+    seen.clear()
+    panel.line_finder.setCurrentIndex(panel.line_finder.findData("verified"))
+    assert window.damage.options().scratch_finder == "verified"
+    qtbot.waitUntil(lambda: "verified" in seen, timeout=TIMEOUT_MS)
+    _wait_complete(qtbot, window)
+    assert set(seen) == {"verified"}
+    assert np.count_nonzero(window.damage.proposal[scratch > 0]) > 0.5 * np.count_nonzero(scratch), \
+        "the scratch is still found (a grey photo: the check does not apply)"

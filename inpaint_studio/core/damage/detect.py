@@ -43,6 +43,7 @@ from inpaint_studio.core.pixels import max_value
 if TYPE_CHECKING:
     from inpaint_studio.core.damage import scratch_maps
     from inpaint_studio.core.damage.learned import LearnedDetector
+    from inpaint_studio.core.damage.scratch_learned import ScratchDetector
 
 #: tile side (inner); with the margin a tile holds ~1.3 MP, i.e. a few tens of MB of float work arrays
 TILE = 1024
@@ -802,7 +803,7 @@ def _toned(pixels: np.ndarray, tuning: _Tuning) -> bool:
 def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
                   cancel: Callable[[], bool] | None = None, tuning: _Tuning = TUNING,
                   detector: LearnedDetector | None = None, key: tuple | None = None,
-                  keep: bool = True) -> np.ndarray:
+                  keep: bool = True, scratch_detector: ScratchDetector | None = None) -> np.ndarray:
     """uint8 HxW soft mask 0..255 (255 = certainly damage) of scratches, hairs, cracks and dust.
 
     ``pixels``: HxW or HxWx3 (a 4th channel is ignored), uint8 or uint16. Large images are
@@ -815,6 +816,8 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
     the last photos (:mod:`.scratch_maps`, within a memory budget), so a sensitivity move for
     scratches only re-thresholds them (``keep=False``: not for a one-off call, such as the learned
     finders' training crops). ``key``: ``pixels``' fingerprint when the caller has it.
+    ``scratch_detector``: with ``scratch_finder == "verified"``, the line classifier
+    (:func:`.scratch_learned.detector_for`) fitted on the whole photo when ``pixels`` is a crop of it.
     """
     _check_pixels(pixels)
     if options.kind != "dust" and options.scratch_finder == "verified":
@@ -825,7 +828,8 @@ def detect_damage(pixels: np.ndarray, options: DamageOptions = _DEFAULT, *,
         lines = detect_damage(pixels, classic, cancel=cancel, tuning=tuning, key=key, keep=keep)
         # colour photos only: on the toned scans (old_w_scratch/a, b) it dropped long real cracks
         if lines.any() and not _toned(pixels, tuning):
-            finder = scratch_learned.detector_for(pixels, options.max_size, cancel=cancel, key=key)
+            finder = scratch_detector or scratch_learned.detector_for(pixels, options.max_size, cancel=cancel,
+                                                                      key=key)
             lines = scratch_learned.verified(lines, finder.probabilities(pixels, cancel=cancel, key=key),
                                              options.sensitivity)
         if options.kind == "scratches":
