@@ -7,6 +7,8 @@ result to the document (one undo step). A cancelled or failed fill leaves the do
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -68,6 +70,21 @@ def progress_text(event: FillProgress, brief: bool = False) -> str:
     if event.eta_s is not None and event.fraction < 1.0:
         parts.append(f"about {format_seconds(event.eta_s)} left")
     return " — ".join(parts)
+
+
+def fitting_progress_text(event: FillProgress, fits: Callable[[str], bool]) -> str:
+    """The most informative bar text that ``fits`` one line of the bar: the brief text, then without
+    the method's label ("DIP fast: "), then percentage and time left, then the percentage alone. A
+    progress bar wraps rather than elides, and a narrow dock or a wide font (as on X11) wrapped
+    "… about 7.2 s left" onto a second, cut-off line."""
+    brief = progress_text(event, brief=True)
+    shorter = replace(event, text=(event.text or "").split(" · ")[0].split(": ")[-1])
+    bare = replace(event, text="")
+    percent = f"{event.fraction * 100:.0f}%"
+    for text in (brief, progress_text(shorter, brief=True), progress_text(bare), percent):
+        if fits(text):
+            return text
+    return percent
 
 
 class FillPanelView(QWidget):
@@ -230,7 +247,10 @@ class FillController(QObject):
 
     def _on_progress(self, event: FillProgress) -> None:
         self.view.progress.setValue(round(event.fraction * _PROGRESS_STEPS))
-        self.view.progress.setFormat(progress_text(event, brief=True))
+        bar = self.view.progress
+        room = bar.contentsRect().width() - 4  # the style's text margins (273 px fit a 280 px bar, 285 wrap)
+        metrics = bar.fontMetrics()
+        bar.setFormat(fitting_progress_text(event, lambda text: metrics.horizontalAdvance(text) <= room))
         full = progress_text(event)
         self.view.progress.setToolTip(full)
         self._say(full)

@@ -269,6 +269,37 @@ def test_a_long_progress_line_stays_readable_in_the_fill_panel(window):
     assert "held-out 0.0396" in window.statusBar().currentMessage()
 
 
+def test_in_a_narrow_dock_the_progress_line_drops_the_label_rather_than_wrap(window, qapp):
+    """Under X11 the bar's font is wider than offscreen, and "… about 7.2 s left" wrapped onto a
+    second, cut-off line: the text now shortens to what fits (step and time left first)."""
+    from inpaint_studio.runtime.jobs import FillProgress
+
+    bar = window.fill_panel.progress
+    text = "DIP fast: iter 144/300 · 2.8 it/s · loss 0.0254 · held-out 0.0396"
+    wide = bar.fontMetrics().horizontalAdvance("71% — DIP fast: iter 144/300 — about 7.2 s left")
+    for width in (wide - 10, wide // 2, 40):
+        bar.setFixedWidth(width)
+        qapp.processEvents()
+        window.fills._on_progress(FillProgress("r1", 0.71, text, 8.0, 7.2))
+        assert bar.fontMetrics().horizontalAdvance(bar.format()) <= bar.contentsRect().width(), width
+        assert bar.format().startswith("71%")
+    bar.setFixedWidth(wide - 10)
+    window.fills._on_progress(FillProgress("r1", 0.71, text, 8.0, 7.2))
+    assert bar.format() == "71% — iter 144/300 — about 7.2 s left"
+    assert "held-out 0.0396" in bar.toolTip()
+
+
+def test_the_fitting_progress_text_keeps_the_most_it_can():
+    from inpaint_studio.runtime.jobs import FillProgress
+    from inpaint_studio.ui.fill_panel import fitting_progress_text
+
+    event = FillProgress("r1", 0.5, "DIP fast: iter 150/300 · 2.8 it/s", 8.0, 12.0)
+    texts = [fitting_progress_text(event, lambda t, n=n: len(t) <= n) for n in (200, 40, 25, 5, 1)]
+    assert texts == ["50% — DIP fast: iter 150/300 — about 12 s left",
+                     "50% — iter 150/300 — about 12 s left",
+                     "50% — about 12 s left", "50%", "50%"]
+
+
 def test_the_method_list_opens_on_what_runs_now(window):
     """Built-in methods first, in the order a user reaches for them; networks still waiting for their
     weights last, behind a separator."""
