@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from inpaint_studio.core.errors import UnsupportedFormatError
@@ -28,3 +29,14 @@ def from_float(values: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     top = max_value(dtype)
     scaled = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0) * np.float32(top)
     return np.clip(np.rint(scaled), 0, top).astype(dtype)
+
+
+def masked_blur(image: np.ndarray, sigma: float, weight: np.ndarray | None = None) -> np.ndarray:
+    """Gaussian low-pass of an HxWxC float image; with ``weight`` (HxW), normalised so that pixels
+    outside it (a hole's unknown values) do not leak into their neighbours."""
+    if weight is None:
+        return np.ascontiguousarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)
+    wf = weight.astype(np.float32)
+    num = cv2.GaussianBlur(image * wf[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(wf, (0, 0), sigma)
+    return np.ascontiguousarray(num / np.maximum(den, 1e-6)[..., None], dtype=np.float32)

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 from numba import njit
 
+from inpaint_studio.core.pixels import masked_blur
 from inpaint_studio.methods.base import Method, RunContext, param
 
 #: data-term normaliser (the paper's alpha, for [0, 1] intensities)
@@ -269,15 +270,6 @@ def _seed(seed):
     np.random.seed(seed)
 
 
-def low_band(image: np.ndarray, known: np.ndarray, sigma: float) -> np.ndarray:
-    """``image`` Gaussian-blurred over its ``known`` pixels only (normalised: the hole does not darken
-    the pixels around it)."""
-    weight = known.astype(np.float32)
-    num = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    den = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    return (num / np.maximum(den, 1e-6)[..., None]).astype(np.float32)
-
-
 def criminisi_fill(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | None, patch_size: int,
                    search_radius: int, random_candidates: int, seed: int, chunk: int,
                    on_chunk: Any = None, guide: np.ndarray | None = None,
@@ -304,9 +296,8 @@ def criminisi_fill(image: np.ndarray, hole: np.ndarray, sampling: np.ndarray | N
     gw = float(guide_weight) if guide is not None else 0.0
     if gw > 0.0:
         sigma = max(1.0, float(r))
-        low = low_band(img, known, sigma)
-        guide_low = np.ascontiguousarray(cv2.GaussianBlur(np.asarray(guide, np.float32), (0, 0), sigma,
-                                                          borderType=cv2.BORDER_REFLECT))
+        low = masked_blur(img, sigma, known)
+        guide_low = masked_blur(np.asarray(guide, np.float32), sigma)
     else:
         low = guide_low = np.zeros((1, 1, 3), np.float32)
     gray = np.ascontiguousarray(img.mean(axis=2))

@@ -80,11 +80,10 @@ def fitting_progress_text(event: FillProgress, fits: Callable[[str], bool]) -> s
     brief = progress_text(event, brief=True)
     shorter = replace(event, text=(event.text or "").split(" · ")[0].split(": ")[-1])
     bare = replace(event, text="")
-    percent = f"{event.fraction * 100:.0f}%"
-    for text in (brief, progress_text(shorter, brief=True), progress_text(bare), percent):
+    for text in (brief, progress_text(shorter, brief=True), progress_text(bare)):
         if fits(text):
             return text
-    return percent
+    return f"{event.fraction * 100:.0f}%"
 
 
 class FillPanelView(QWidget):

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from inpaint_studio.core.errors import InvalidInputError
+from inpaint_studio.core.pixels import masked_blur
 from inpaint_studio.methods.classical.diffusion import diffusion_fill
 from inpaint_studio.methods.patchmatch import engine
 
@@ -344,16 +345,6 @@ def _source_bank(image: np.ndarray, allowed: np.ndarray, settings: CompletionSet
     return src, valid, cover, vk.astype(np.int32), vy.astype(np.int32), vx.astype(np.int32)
 
 
-def _blur(image: np.ndarray, sigma: float, weight: np.ndarray | None = None) -> np.ndarray:
-    """Gaussian low-pass; with ``weight``, normalised so pixels outside it do not leak in."""
-    if weight is None:
-        return np.ascontiguousarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)
-    wf = weight.astype(np.float32)
-    num = cv2.GaussianBlur(image * wf[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(wf, (0, 0), sigma)
-    return np.ascontiguousarray(num / np.maximum(den, 1e-6)[..., None], dtype=np.float32)
-
-
 class _Level:
     """One pyramid level's targets, sources and nearest-neighbour field."""
 
@@ -418,12 +409,12 @@ class _Level:
         still copies their sharp pixels.
         """
         self.blur_sigma = float(sigma)
-        self.src_m = np.stack([_blur(self.src[k], sigma, self.cover[k]) for k in range(len(self.src))])
+        self.src_m = np.stack([masked_blur(self.src[k], sigma, self.cover[k]) for k in range(len(self.src))])
 
     def _target(self, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.src_m is None:
             return est, self.src
-        return _blur(est, self.blur_sigma), self.src_m
+        return masked_blur(est, self.blur_sigma), self.src_m
 
     def evaluate(self, est: np.ndarray, s: CompletionSettings) -> None:
         est, src = self._target(est)
