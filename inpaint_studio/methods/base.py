@@ -32,13 +32,16 @@ def param(
     choices: tuple[Any, ...] | None = None,
     label: str | None = None,
     auto: str | None = None,
+    advanced: bool = False,
 ) -> Any:
     """A params-dataclass field with the metadata the GUI and CLI are generated from.
 
     ``auto``: what the field's minimum means when it stands for "decide for me" (a preset's value,
-    automatic sizing); the GUI shows this word instead of a bare 0 or -1."""
+    automatic sizing); the GUI shows this word instead of a bare 0 or -1.
+    ``advanced``: a tuning knob most users never need (solver steps, preview pacing); the GUI keeps
+    it under "More settings" so the everyday ones fit a laptop screen without scrolling."""
     meta = {"help": help, "min": min, "max": max, "step": step, "choices": choices, "label": label,
-            "auto": auto}
+            "auto": auto, "advanced": advanced}
     return dataclasses.field(default=default, metadata={_META_KEY: meta})
 
 
@@ -57,6 +60,8 @@ class ParamSpec:
     choices: tuple[Any, ...] | None = None
     #: the minimum's meaning when it stands for "decide for me" (see :func:`param`)
     auto: str | None = None
+    #: shown under "More settings" in the GUI (see :func:`param`)
+    advanced: bool = False
 
     def to_json(self) -> dict[str, Any]:
         default = self.default.value if isinstance(self.default, enum.Enum) else self.default
@@ -67,6 +72,7 @@ class ParamSpec:
             "name": self.name, "type": self.type.__name__, "default": default, "help": self.help,
             "label": self.label, "min": self.min, "max": self.max, "step": self.step,
             "choices": list(choices) if choices is not None else None, "auto": self.auto,
+            "advanced": self.advanced,
         }
 
 
@@ -106,6 +112,7 @@ def param_specs(params_cls: type) -> list[ParamSpec]:
             step=meta.get("step"),
             choices=choices,
             auto=meta.get("auto"),
+            advanced=bool(meta.get("advanced", False)),
         ))
     return specs
 

@@ -42,12 +42,12 @@ class CriminisiParams:
              "of the background works best.",
     )
     search_radius: int = param(
-        0, min=0, max=2000, step=10, label="Search radius", auto="automatic",
+        0, advanced=True, min=0, max=2000, step=10, label="Search radius", auto="automatic",
         help="Exhaustive search this far (pixels) around each patch (0: automatic); beyond it only "
              "coherent and random candidates are tried. Larger: slower, sometimes better matches.",
     )
     random_candidates: int = param(
-        64, min=0, max=4096, step=16, label="Random candidates",
+        64, advanced=True, min=0, max=4096, step=16, label="Random candidates",
         help="Patches tried from anywhere in the sampling area per step, besides the local search.",
     )
     guide: str = param(
@@ -58,7 +58,7 @@ class CriminisiParams:
              "'none': known pixels only (the 2004 method).",
     )
     guide_weight: float = param(
-        3.0, min=0.0, max=20.0, step=0.25, label="Guide weight",
+        3.0, advanced=True, min=0.0, max=20.0, step=0.25, label="Guide weight",
         help="How much the guide counts against the known pixels when choosing a patch. Higher: closer "
              "to the guide's layout; 0: no guide. (3 measured best on Kodak with the diffusion guide.)",
     )
@@ -70,7 +70,7 @@ class CriminisiParams:
     )
     preview_every: int = param(
         200, min=10, max=100000, step=10, label="Preview every",
-        help="Show the fill in progress every this many copied patches.",
+        help="Show the fill in progress every this many copied patches.", advanced=True,
     )
 
 

@@ -42,23 +42,24 @@ class SirenParams:
     smoothness: float = param(
         1.0, min=0.0, max=1000.0, step=0.1,
         help="Weight of a penalty on the output's pixel-to-pixel changes inside the hole (0: plain fit).")
-    hidden: int = param(128, min=16, max=512, step=16, help="Width of the hidden layers.")
-    layers: int = param(3, min=1, max=8, help="Number of hidden layers.")
+    hidden: int = param(128, min=16, max=512, step=16, help="Width of the hidden layers.", advanced=True)
+    layers: int = param(3, min=1, max=8, help="Number of hidden layers.", advanced=True)
     iterations: int = param(600, min=1, max=100_000, step=50, help="Optimisation steps per region.")
     time_limit: float = param(10.0, min=0.0, max=86_400.0, step=1.0, label="Time limit (s)", auto="none",
                               help="Stop a region after this many seconds (0: no limit).")
     working_size: int = param(
-        128, min=16, max=2048, step=16,
+        128, advanced=True, min=16, max=2048, step=16,
         help="Longest side the network is fitted at; only the hole is taken from the upscaled result.")
     learning_rate: float = param(
         0.0, min=0.0, max=1.0, step=0.0001, auto="encoding's",
-        help="Adam's learning rate; 0 uses the encoding's (siren 1e-4, fourier 1e-3).")
-    preview_every: int = param(10, min=1, max=10_000,
+        help="Adam's learning rate; 0 uses the encoding's (siren 1e-4, fourier 1e-3).", advanced=True)
+    preview_every: int = param(10, advanced=True, min=1, max=10_000,
                                help="Preview every this many iterations (and at most every preview ms).")
     preview_ms: int = param(250, min=0, max=60_000, label="Preview ms",
-                            help="Minimum milliseconds between previews.")
+                            help="Minimum milliseconds between previews.", advanced=True)
     match_edges: bool = param(
-        True, help="Correct the fill smoothly so it meets the known pixels at the hole's edge (no seam).")
+        True, advanced=True,
+        help="Correct the fill smoothly so it meets the known pixels at the hole's edge (no seam).")
     keep_best: bool = param(True, help="Return the best output by the error on held-out known pixels near "
                                        "the hole, instead of the last one.")
 

@@ -3,6 +3,7 @@
 Each :class:`~inpaint_studio.methods.base.ParamSpec` becomes one row: choices -> combo box, bool ->
 check box, int -> spin box, float -> double spin box, anything else -> line edit; ranges, steps and
 tooltips come from the spec. Values read back are plain Python values that ``make_params`` accepts.
+Specs marked ``advanced`` come last, behind a "More settings" toggle.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
@@ -135,30 +137,66 @@ def _changed_signal(editor: QWidget) -> Any:
 
 
 class ParamForm(QWidget):
-    """Rows of editors for a list of specs; ``values()`` gives ``{name: value}``."""
+    """Rows of editors for a list of specs; ``values()`` gives ``{name: value}``.
+
+    Advanced specs follow the everyday ones behind a "More settings" toggle (collapsed unless one of
+    them is set away from its default, so a changed value is never hidden)."""
 
     changed = Signal()
 
     def __init__(self, specs: list[ParamSpec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.specs = list(specs)
+        self.specs = [s for s in specs if not s.advanced] + [s for s in specs if s.advanced]
         self.editors: dict[str, QWidget] = {}
-        layout = QFormLayout(self)
+        self.more_button: QToolButton | None = None
+        self._advanced_rows: list[int] = []
+        layout = self._layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setVerticalSpacing(3)  # a dock's form: a dozen rows must fit a laptop screen
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for spec in self.specs:
+            if spec.advanced and self.more_button is None:
+                self.more_button = self._make_more_button()
+                layout.addRow(self.more_button)
             editor = make_editor(spec, self)
             label = QLabel(spec.label + ":", self)
             label.setToolTip(editor.toolTip())
             label.setBuddy(editor)
             layout.addRow(label, editor)
+            if spec.advanced:
+                self._advanced_rows.append(layout.rowCount() - 1)
             _changed_signal(editor).connect(self.changed)
             self.editors[spec.name] = editor
         if not self.specs:
             note = QLabel("This method has no settings.", self)
             note.setEnabled(False)
             layout.addRow(note)
+        self.show_advanced(False)
+
+    def _make_more_button(self) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName("more_settings")
+        button.setCheckable(True)
+        button.setAutoRaise(True)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setToolTip("Tuning settings most photos never need: solver steps, preview pacing.")
+        button.toggled.connect(self.show_advanced)
+        return button
+
+    def advanced_shown(self) -> bool:
+        return self.more_button is not None and self.more_button.isChecked()
+
+    def show_advanced(self, shown: bool) -> None:
+        """Show or fold away the advanced rows (the toggle follows)."""
+        if self.more_button is None:
+            return
+        if self.more_button.isChecked() != shown:
+            self.more_button.setChecked(shown)  # re-enters through toggled
+            return
+        self.more_button.setText("Fewer settings" if shown else "More settings")
+        self.more_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        for row in self._advanced_rows:
+            self._layout.setRowVisible(row, shown)
 
     def values(self) -> dict[str, Any]:
         return {name: editor_value(editor) for name, editor in self.editors.items()}
@@ -167,6 +205,12 @@ class ParamForm(QWidget):
         for name, value in values.items():
             if name in self.editors:
                 set_editor_value(self.editors[name], value)
+        if self._advanced_changed():
+            self.show_advanced(True)
+
+    def _advanced_changed(self) -> bool:
+        current = self.values()
+        return any(current[s.name] != s.default for s in self.specs if s.advanced)
 
     def defaults(self) -> dict[str, Any]:
         return {spec.name: spec.default for spec in self.specs}

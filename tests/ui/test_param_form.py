@@ -114,3 +114,57 @@ def test_a_decide_for_me_minimum_reads_as_a_word_not_a_bare_number(qtbot):
     iterations.setValue(300)
     assert iterations.text() == "300"
     assert make_params(DipParams, form.values()).iterations == 300
+
+
+@dataclass(frozen=True)
+class TunedParams:
+    strength: float = param(0.5, min=0.0, max=1.0, step=0.1, help="How strongly to blend.")
+    solver_steps: int = param(40, advanced=True, min=1, max=400, help="Inner solver steps.")
+    radius: int = param(3, min=1, max=20, help="Brush-sized radius.")
+
+
+def test_tuning_settings_wait_behind_more_settings_and_a_changed_one_is_never_hidden(qtbot):
+    """Everyday settings first, solver knobs folded away under "More settings"; values read back
+    whether folded or not, and restoring a non-default tuning value unfolds it so the user sees why
+    the fill behaves differently."""
+    form = ParamForm(param_specs(TunedParams))
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    button = form.more_button
+    assert button is not None and button.text() == "More settings"
+    steps, radius = form.editors["solver_steps"], form.editors["radius"]
+    assert radius.isVisible() and not steps.isVisible()
+    # the everyday settings come first, in declaration order, then the toggle, then the tuning ones
+    assert radius.geometry().top() < button.geometry().top()
+    assert make_params(TunedParams, form.values()) == TunedParams()
+
+    button.click()
+    assert steps.isVisible() and button.text() == "Fewer settings"
+    assert steps.geometry().top() > button.geometry().top()
+    button.click()
+    assert not steps.isVisible()
+
+    form.set_values({"solver_steps": 100})
+    assert steps.isVisible() and form.advanced_shown()
+    assert make_params(TunedParams, form.values()).solver_steps == 100
+
+
+def test_a_form_without_tuning_settings_has_no_toggle(qtbot):
+    form = ParamForm(param_specs(FakeParams))
+    qtbot.addWidget(form)
+    assert form.more_button is None
+
+
+def test_the_deep_image_prior_form_folds_its_solver_knobs(qtbot):
+    """DIP's dozen settings used to need scrolling; its everyday ones (preset, time, keep best,
+    initial fill, detail) stay in view and the solver's fold away."""
+    from inpaint_studio.methods.dip.method import DipParams
+
+    form = ParamForm(param_specs(DipParams))
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    visible = {name for name, editor in form.editors.items() if editor.isVisible()}
+    assert {"preset", "time_limit", "keep_best", "initial_fill", "detail"} <= visible
+    assert not {"learning_rate", "preview_ms", "consensus_fills"} & visible

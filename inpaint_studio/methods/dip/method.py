@@ -75,22 +75,24 @@ class DipParams:
     working_size: int = param(
         0, min=0, max=4096, step=32, auto="preset's",
         help="Longest side the network works at; larger regions are shrunk for it and only the hole is "
-             "taken from the upscaled result. 0 uses the preset's (fast: 192; paper: 512).",
+             "taken from the upscaled result. 0 uses the preset's (fast: 192; paper: 512).", advanced=True,
     )
-    learning_rate: float = param(0.01, min=1e-5, max=1.0, step=0.001, help="Adam's learning rate.")
+    learning_rate: float = param(
+        0.01, advanced=True, min=1e-5, max=1.0, step=0.001, help="Adam's learning rate.")
     input_noise: float = param(
         -1.0, min=-1.0, max=1.0, step=0.01, auto="preset's",
         help="Std of the noise added to the network input each step (regularises); -1 uses the preset's "
-             "(fast: 0.03; paper: the notebook's).",
+             "(fast: 0.03; paper: the notebook's).", advanced=True,
     )
     preview_every: int = param(
-        10, min=1, max=10_000, help="Preview every this many iterations (and at most every preview ms).")
+        10, advanced=True, min=1, max=10_000,
+        help="Preview every this many iterations (and at most every preview ms).")
     preview_ms: int = param(250, min=0, max=60_000, label="Preview ms",
-                            help="Minimum milliseconds between previews.")
+                            help="Minimum milliseconds between previews.", advanced=True)
     match_edges: bool = param(
         True,
         help="Fast preset: correct the fill smoothly so it meets the known pixels at the hole's edge "
-             "(removes the seam a briefly fitted, blurrier net leaves).",
+             "(removes the seam a briefly fitted, blurrier net leaves).", advanced=True,
     )
     keep_best: bool = param(
         True,
@@ -106,7 +108,7 @@ class DipParams:
         4, min=1, max=10, label="Consensus fills",
         help="Fast preset: how many differently configured content-aware fills (patch sizes, starts, "
              "seeds) are averaged in the hole's low frequencies; each costs about a second from the "
-             "net's time.",
+             "net's time.", advanced=True,
     )
     detail: float = param(
         1.2, min=0.0, max=2.0, step=0.1, label="Texture detail",
