@@ -221,7 +221,9 @@ def content_aware_fill(image: np.ndarray, hole: np.ndarray, ctx: RunContext,
     variant = dict(variant or {})
     seed = int(ctx.seed) + int(variant.pop("seed", 0))
     init = variant.pop("init", "auto")
-    start = PatchMatchParams(**{"texture_matching": "off", **variant})
+    # structure/grain are applied by the patchmatch method's run(), not by complete(); pinned off
+    # here too so this fill stays the one the mix was measured on whatever their defaults become
+    start = PatchMatchParams(**{"texture_matching": "off", "structure": 0.0, "grain": 1.0, **variant})
     settings = replace(settings_for(start, seed), init=init)
     return complete(image, hole, None, settings, check=ctx.check_cancelled)
 

@@ -75,6 +75,17 @@ class PatchMatchParams:
         help="How much of the best-matching patches' texture is kept (away from the hole's edge). "
              "0: smoothest, closest on average; 1: real grain, but patch edges may show.",
     )
+    structure: float = param(
+        0.0, min=0.0, max=1.0, step=0.05, label="Smooth structure",
+        help="How much of the fill's broad shading (gradients, soft light) is taken from a smooth "
+             "fill of the hole's edge instead of from the copied patches; the copied grain stays on top. "
+             "Higher is closer on average in skies, walls and soft light. 0: patches only (as before).",
+    )
+    grain: float = param(
+        1.0, min=0.5, max=2.0, step=0.05, label="Grain strength",
+        help="Scales the copied fine texture (finer than ~4 pixels) inside the hole, fading in from its "
+             "edge. Above 1 makes up for grain that averaging patches softens; 1: as copied.",
+    )
     texture_matching: str = param(
         "high", choices=tuple(TEXTURE_MATCHING), label="Texture matching",
         help="Also compare how busy patches are (their local gradient strength), so grainy areas are "
@@ -140,6 +151,7 @@ class PatchMatchMethod(Method):
 
     def run(self, image: np.ndarray, hole: np.ndarray, params: Any, ctx: RunContext) -> np.ndarray:
         from inpaint_studio.methods.patchmatch.completion import complete
+        from inpaint_studio.methods.patchmatch.structure import blend_structure
 
         ctx.check_cancelled()
         ctx.progress(0.0, "preparing")
@@ -161,5 +173,7 @@ class PatchMatchMethod(Method):
                 est = cv2.resize(est, (width, height), interpolation=cv2.INTER_LINEAR)
             ctx.preview(np.where(known[..., None], image, est).astype(np.float32), text)
 
-        return complete(image, hole, sampling, settings_for(params, int(ctx.seed)), on_level=on_level,
-                        check=ctx.check_cancelled)
+        filled = complete(image, hole, sampling, settings_for(params, int(ctx.seed)), on_level=on_level,
+                          check=ctx.check_cancelled)
+        return blend_structure(image, np.asarray(hole, bool), filled, sampling, float(params.structure),
+                               float(params.grain))
