@@ -57,16 +57,16 @@ class PatchMatchParams:
              "structures together; smaller follows fine detail and is faster.",
     )
     levels: int = param(
-        0, min=0, max=12, step=1, label="Pyramid levels", auto="automatic",
+        0, advanced=True, min=0, max=12, step=1, label="Pyramid levels", auto="automatic",
         help="Coarse-to-fine levels (0: automatic, down to the minimum size). More levels let large "
              "holes take their layout from far away.",
     )
     min_size: int = param(
-        32, min=8, max=512, step=8, label="Minimum size",
+        32, advanced=True, min=8, max=512, step=8, label="Minimum size",
         help="Shortest side (pixels) of the coarsest level.",
     )
     iterations: int = param(
-        4, min=1, max=30, step=1, label="Iterations per level",
+        4, advanced=True, min=1, max=30, step=1, label="Iterations per level",
         help="Search-and-vote rounds on each level (the coarsest gets twice as many). More: slower, "
              "slightly more coherent.",
     )
@@ -79,7 +79,8 @@ class PatchMatchParams:
         0.0, min=0.0, max=1.0, step=0.05, label="Smooth structure",
         help="How much of the fill's broad shading (gradients, soft light) is taken from a smooth "
              "fill of the hole's edge instead of from the copied patches; the copied grain stays on top. "
-             "Higher is closer on average in skies, walls and soft light. 0: patches only (as before).",
+             "Higher is closer on average in skies, walls and soft light, but where the hole spans the "
+             "edge between two different areas that edge turns into a haze. 0: patches only (as before).",
     )
     grain: float = param(
         1.0, min=0.5, max=2.0, step=0.05, label="Grain strength",
@@ -113,7 +114,7 @@ class PatchMatchParams:
         help="Also copy from a left-right mirrored version of the surroundings.",
     )
     sampling_margin: int = param(
-        0, min=0, max=4000, step=8, label="Sampling margin", auto="automatic",
+        0, advanced=True, min=0, max=4000, step=8, label="Sampling margin", auto="automatic",
         help="How far (pixels) around the hole patches may come from (0: automatic, a few patch "
              "sizes plus half the hole's size).",
     )
