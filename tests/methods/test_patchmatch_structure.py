@@ -154,3 +154,103 @@ def test_cli_takes_the_blend_as_params(tmp_path):
     truth_low = cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 4)
     errors = {k: float(np.sqrt(np.mean((v - truth_low)[hole] ** 2))) for k, v in low.items()}
     assert errors["on"] < 0.8 * errors["off"]
+
+
+# the exact sparse solve behind the structure (structure.harmonic_exact / _harmonic_low_res)
+
+
+def _smooth_field(height: int = 72, width: int = 96) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    return np.stack([0.5 + 0.3 * np.sin(xx / 17.0) * np.cos(yy / 23.0), 0.2 + xx / (2 * width),
+                     0.8 - yy / (2 * height)], -1).astype(np.float32)
+
+
+def test_the_exact_solve_agrees_with_the_iterative_harmonic_fill():
+    from inpaint_studio.methods.classical.diffusion import harmonic_fill
+    from inpaint_studio.methods.patchmatch.structure import harmonic_exact
+
+    image = _smooth_field()
+    rng = np.random.default_rng(3)
+    image += rng.normal(0, 0.05, image.shape).astype(np.float32)  # a rough boundary to interpolate
+    hole = np.zeros(image.shape[:2], bool)
+    hole[15:50, 20:70] = True
+    hole[55:60, 5:90] = True
+    exact = harmonic_exact(np.where(hole[..., None], 0.0, image).astype(np.float32), hole)
+    iterative = harmonic_fill(image, hole, tolerance=1e-6, max_steps=4000)
+    assert np.abs(exact - iterative)[hole].max() < 2e-3
+    # Laplace's equation holds exactly inside the hole (interior pixels: the mean of 4 neighbours)
+    inner = hole.copy()
+    inner[[0, -1], :] = inner[:, [0, -1]] = False
+    mean4 = (np.roll(exact, 1, 0) + np.roll(exact, -1, 0) + np.roll(exact, 1, 1) + np.roll(exact, -1, 1)) / 4
+    assert np.abs(exact - mean4)[inner].max() < 1e-5
+    assert np.array_equal(exact[~hole], image[~hole])
+
+
+def test_the_exact_solve_of_a_hole_crossing_the_image_border():
+    from inpaint_studio.methods.patchmatch.structure import harmonic_exact
+
+    # a horizontal ramp: with the border free (no flux across it), the harmonic fill of a hole
+    # reaching the top or bottom border is the ramp itself
+    ramp = np.broadcast_to(np.linspace(0, 1, 80, dtype=np.float32)[None, :, None], (60, 80, 3)).copy()
+    hole = np.zeros((60, 80), bool)
+    hole[:25, 30:55] = True  # touches the top border
+    hole[40:, 5:20] = True  # and the bottom one
+    out = harmonic_exact(np.where(hole[..., None], 0.5, ramp).astype(np.float32), hole)
+    assert np.abs(out - ramp)[hole].max() < 1e-4
+    # a corner: each pixel the mean of its in-image neighbours, within the known values' range
+    corner = np.zeros((60, 80), bool)
+    corner[40:, 60:] = True
+    out = harmonic_exact(np.where(corner[..., None], 0.0, ramp).astype(np.float32), corner)
+    assert np.isclose(out[-1, -1, 0], (out[-2, -1, 0] + out[-1, -2, 0]) / 2, atol=1e-5)
+    assert out[corner].min() >= ramp[~corner].min() and out[corner].max() <= ramp[~corner].max() + 1e-6
+
+
+def test_nothing_known_to_solve_from_gives_the_known_mean_instead_of_a_singular_solve():
+    from inpaint_studio.methods.patchmatch.structure import _harmonic_low_res, harmonic_exact
+
+    image = _smooth_field(64, 64)
+    # on a 4-connected grid an unknown region touches no known pixel only when none is known
+    out = harmonic_exact(image, np.ones((64, 64), bool))
+    assert np.isfinite(out).all() and np.abs(out).max() == 0.0
+    assert np.allclose(harmonic_exact(image, np.ones((64, 64), bool), np.array([0.1, 0.2, 0.3])),
+                       [0.1, 0.2, 0.3])
+    # at reduced scale: a sparse sampling area leaves no cell half known -> its pixels' mean
+    usable = np.zeros((64, 64), bool)
+    usable[::8, ::8] = True
+    out = _harmonic_low_res(image, usable, 4)
+    assert np.allclose(out, image[usable].mean(0), atol=1e-5)
+    # one known pixel, the border free: the harmonic fill is that constant
+    one = np.zeros((5, 5, 3), np.float32)
+    one[0, 0] = 0.9
+    unknown = np.ones((5, 5), bool)
+    unknown[0, 0] = False
+    assert np.allclose(harmonic_exact(one, unknown), 0.9, atol=1e-5)
+
+
+def test_the_blend_when_the_hole_is_the_whole_crop_does_not_crash():
+    from inpaint_studio.methods.patchmatch.structure import blend_structure
+
+    image = _smooth_field(48, 48)
+    hole = np.ones((48, 48), bool)
+    out = blend_structure(image, hole, image, None, 0.7, 1.2)
+    assert np.isfinite(out).all()
+
+
+def test_the_solve_resolution_grows_coarser_with_the_unknowns():
+    from inpaint_studio.methods.patchmatch.structure import MAX_UNKNOWNS, solve_scale
+
+    assert solve_scale(0) == 1 and solve_scale(MAX_UNKNOWNS) == 1
+    assert solve_scale(MAX_UNKNOWNS + 1) == 2 and solve_scale(4 * MAX_UNKNOWNS) == 2
+    assert solve_scale(4 * MAX_UNKNOWNS + 1) == 4
+
+
+def test_the_blend_with_the_exact_solve_is_close_to_the_iterative_one():
+    from inpaint_studio.methods.classical.diffusion import harmonic_fill
+    from inpaint_studio.methods.patchmatch.structure import _harmonic_low_res
+
+    image = _smooth_field(96, 128)
+    usable = np.ones(image.shape[:2], bool)
+    usable[30:70, 40:100] = False
+    assert np.abs(_harmonic_low_res(image, usable, 1) - harmonic_fill(image, ~usable))[~usable].max() < 5e-3
+    # and at reduced scale the low band still follows it (cell rule: half-known cells keep their mean)
+    assert np.abs(_harmonic_low_res(image, usable, 4) - harmonic_fill(image, ~usable))[~usable].max() < 0.03
