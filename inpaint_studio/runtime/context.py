@@ -221,6 +221,12 @@ class RegionContext:
         self._reporter = reporter
 
     @property
+    def wants_previews(self) -> bool:
+        """Whether previews are delivered at all: a method may skip building them when not (the
+        CLI, benchmarks); ``preview`` drops them either way."""
+        return self._reporter.wants_previews
+
+    @property
     def sampling_area(self) -> np.ndarray | None:
         """Where the method may copy patches from (bool, the shape of its hole, never inside it);
         None: anywhere outside the hole. Patch-based methods honour it; the others never see one."""

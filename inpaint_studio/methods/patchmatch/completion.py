@@ -495,9 +495,16 @@ def _match_boundary(level: _Level, est: np.ndarray, image: np.ndarray, allowed: 
     # diffuse only over the hole and a thin band around it (outside the band: no correction), so
     # the cost follows the hole's area, not the crop's
     band = (cv2.dilate(hole.view(np.uint8), np.ones((9, 9), np.uint8)) > 0) & ~ring
-    membrane = diffusion_fill(np.clip(mismatch, 0.0, 1.0), band, 5.0, cv2.INPAINT_TELEA) - np.float32(0.5)
+    # Telea only looks `radius` pixels around the band, so it runs on the band's bounding box plus
+    # a margin: the same values, without the whole-crop passes (a small hole in a large crop)
+    bx, by, bw, bh = cv2.boundingRect(band.view(np.uint8))
+    pad = 8
+    box = (slice(max(by - pad, 0), by + bh + pad), slice(max(bx - pad, 0), bx + bw + pad))
+    membrane = diffusion_fill(np.clip(mismatch[box], 0.0, 1.0), np.ascontiguousarray(band[box]), 5.0,
+                              cv2.INPAINT_TELEA) - np.float32(0.5)
     out = est.copy()
-    out[hole] = np.clip(est[hole] + membrane[hole], 0.0, 1.0)
+    inner = hole[box]
+    out[box][inner] = np.clip(est[box][inner] + membrane[inner], 0.0, 1.0)
     return out
 
 

@@ -111,6 +111,17 @@ def patch_cost(tgt, ty, tx, src, k, sy, sx, r, adapt, gmin, gmax, bmax, bound, a
 
 
 @njit(cache=True, fastmath=True)
+def _bias_term(s1, s2, n, bmax, ab, c):
+    """One channel's share of the bias-only cost (and its bias written to ``ab``)."""
+    # the bias is shrunk toward 0 (and its square charged): a free bias would let flat
+    # patches match textured targets as well as textured ones do, and the fill goes flat
+    b = min(max(s1 / (n * (1.0 + _BIAS_PENALTY)), -bmax), bmax)
+    ab[c] = 1.0
+    ab[3 + c] = b
+    return max(s2 - 2.0 * b * s1 + n * b * b * (1.0 + _BIAS_PENALTY), 0.0)
+
+
+@njit(cache=True, fastmath=True)
 def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab, fw):
     """Cost with a per-channel bias only (colour adaptation "low"), with early termination.
 
@@ -119,33 +130,41 @@ def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab, 
     """
     limit = bound * n
     nc = tgt.shape[2] if fw > 0.0 else 3
-    s1 = np.zeros(3)
-    s2 = np.zeros(3)
+    # per-channel sums as scalars, not np.zeros(3) arrays: two heap allocations per candidate were
+    # a large share of a sweep's time (the arithmetic, and so the result, is the same)
+    s10 = 0.0
+    s11 = 0.0
+    s12 = 0.0
+    s20 = 0.0
+    s21 = 0.0
+    s22 = 0.0
     extra = 0.0
     m = 0
     for dy in range(y0, y1 + 1):
         for dx in range(x0, x1 + 1):
-            for c in range(3):
-                d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
-                s1[c] += d
-                s2[c] += d * d
+            d = np.float64(tgt[ty + dy, tx + dx, 0]) - np.float64(src[k, sy + dy, sx + dx, 0])
+            s10 += d
+            s20 += d * d
+            d = np.float64(tgt[ty + dy, tx + dx, 1]) - np.float64(src[k, sy + dy, sx + dx, 1])
+            s11 += d
+            s21 += d * d
+            d = np.float64(tgt[ty + dy, tx + dx, 2]) - np.float64(src[k, sy + dy, sx + dx, 2])
+            s12 += d
+            s22 += d * d
             for c in range(3, nc):
                 d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
                 extra += d * d
         m += x1 - x0 + 1
         low = fw * extra
-        for c in range(3):
-            low += s2[c] - s1[c] * s1[c] / m
+        low += s20 - s10 * s10 / m
+        low += s21 - s11 * s11 / m
+        low += s22 - s12 * s12 / m
         if low > limit:
             return _BIG
     total = fw * extra
-    for c in range(3):
-        # the bias is shrunk toward 0 (and its square charged): a free bias would let flat
-        # patches match textured targets as well as textured ones do, and the fill goes flat
-        b = min(max(s1[c] / (n * (1.0 + _BIAS_PENALTY)), -bmax), bmax)
-        total += max(s2[c] - 2.0 * b * s1[c] + n * b * b * (1.0 + _BIAS_PENALTY), 0.0)
-        ab[c] = 1.0
-        ab[3 + c] = b
+    total += _bias_term(s10, s20, n, bmax, ab, 0)
+    total += _bias_term(s11, s21, n, bmax, ab, 1)
+    total += _bias_term(s12, s22, n, bmax, ab, 2)
     return total / n
 
 
@@ -248,9 +267,40 @@ def vote(est, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, inv_two_sigma2,
     """
     h, w = hole.shape
     nc = est.shape[2]
-    acc = np.zeros((h, w, nc))
-    wsum = np.zeros((h, w))
-    for i in range(ys.shape[0]):
+    n = ys.shape[0]
+    if n == 0:
+        return
+    # accumulate only over the hole pixels the targets' patches reach (an index into compact
+    # buffers over their bounding box), not over whole-crop buffers: zeroing and scanning
+    # (h, w, nc) float64 arrays cost more than the votes themselves on thin or small holes.
+    # Each pixel still sums its proposals in the same order, so the result is the same
+    y0 = h
+    y1 = -1
+    x0 = w
+    x1 = -1
+    for i in range(n):
+        y0 = min(y0, ys[i])
+        y1 = max(y1, ys[i])
+        x0 = min(x0, xs[i])
+        x1 = max(x1, xs[i])
+    y0 = max(y0 - r, 0)
+    y1 = min(y1 + r, h - 1)
+    x0 = max(x0 - r, 0)
+    x1 = min(x1 + r, w - 1)
+    bh = y1 - y0 + 1
+    bw = x1 - x0 + 1
+    slot = np.empty((bh, bw), np.int32)
+    m = 0
+    for y in range(bh):
+        for x in range(bw):
+            if hole[y0 + y, x0 + x]:
+                slot[y, x] = m
+                m += 1
+            else:
+                slot[y, x] = -1
+    acc = np.zeros((m, nc))
+    wsum = np.zeros(m)
+    for i in range(n):
         wt = wconf[i] * np.exp(-cost[i] * inv_two_sigma2)
         if wt <= 0.0:
             continue
@@ -265,30 +315,34 @@ def vote(est, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, inv_two_sigma2,
                 continue
             for dx in range(-r, r + 1):
                 px = x + dx
-                if px < 0 or px >= w or not hole[py, px]:
+                if px < 0 or px >= w:
+                    continue
+                q = slot[py - y0, px - x0]
+                if q < 0:
                     continue
                 if winner:
-                    if wt > wsum[py, px]:
-                        wsum[py, px] = wt
+                    if wt > wsum[q]:
+                        wsum[q] = wt
                         for c in range(3):
-                            acc[py, px, c] = ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c]
+                            acc[q, c] = ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c]
                         for c in range(3, nc):
-                            acc[py, px, c] = src[k, sy + dy, sx + dx, c]
+                            acc[q, c] = src[k, sy + dy, sx + dx, c]
                     continue
                 for c in range(3):
-                    acc[py, px, c] += wt * (ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c])
+                    acc[q, c] += wt * (ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c])
                 for c in range(3, nc):
-                    acc[py, px, c] += wt * src[k, sy + dy, sx + dx, c]
-                wsum[py, px] += wt
-    for y in range(h):
-        for x in range(w):
-            if hole[y, x] and wsum[y, x] > 0.0:
+                    acc[q, c] += wt * src[k, sy + dy, sx + dx, c]
+                wsum[q] += wt
+    for y in range(bh):
+        for x in range(bw):
+            q = slot[y, x]
+            if q >= 0 and wsum[q] > 0.0:
                 for c in range(3):
-                    v = acc[y, x, c] if winner else acc[y, x, c] / wsum[y, x]
-                    est[y, x, c] = min(max(v, 0.0), 1.0)
+                    v = acc[q, c] if winner else acc[q, c] / wsum[q]
+                    est[y0 + y, x0 + x, c] = min(max(v, 0.0), 1.0)
                 for c in range(3, nc):
-                    v = acc[y, x, c] if winner else acc[y, x, c] / wsum[y, x]
-                    est[y, x, c] = max(v, 0.0)
+                    v = acc[q, c] if winner else acc[q, c] / wsum[q]
+                    est[y0 + y, x0 + x, c] = max(v, 0.0)
 
 
 @njit(cache=True, fastmath=True)

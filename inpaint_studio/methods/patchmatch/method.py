@@ -170,6 +170,8 @@ class PatchMatchMethod(Method):
             # finer levels cost ~4x the previous one: weight progress by pixel count
             done = sum(4.0 ** i for i in range(step + 1)) / sum(4.0 ** i for i in range(count))
             ctx.progress(done, text)
+            if not getattr(ctx, "wants_previews", True):
+                return  # nobody shows previews (CLI, benchmarks): skip the full-size composite
             if est.shape[:2] != (height, width):
                 est = cv2.resize(est, (width, height), interpolation=cv2.INTER_LINEAR)
             ctx.preview(np.where(known[..., None], image, est).astype(np.float32), text)
