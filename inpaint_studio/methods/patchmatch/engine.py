@@ -141,18 +141,23 @@ def _bias_cost(tgt, ty, tx, src, k, sy, sx, y0, y1, x0, x1, n, bmax, bound, ab, 
     extra = 0.0
     m = 0
     for dy in range(y0, y1 + 1):
+        # the rows as views, indexed with unsigned offsets: no negative-index wrap-around per read
+        trow = tgt[ty + dy]
+        srow = src[k, sy + dy]
         for dx in range(x0, x1 + 1):
-            d = np.float64(tgt[ty + dy, tx + dx, 0]) - np.float64(src[k, sy + dy, sx + dx, 0])
+            tj = np.uintp(tx + dx)
+            sj = np.uintp(sx + dx)
+            d = np.float64(trow[tj, np.uintp(0)]) - np.float64(srow[sj, np.uintp(0)])
             s10 += d
             s20 += d * d
-            d = np.float64(tgt[ty + dy, tx + dx, 1]) - np.float64(src[k, sy + dy, sx + dx, 1])
+            d = np.float64(trow[tj, np.uintp(1)]) - np.float64(srow[sj, np.uintp(1)])
             s11 += d
             s21 += d * d
-            d = np.float64(tgt[ty + dy, tx + dx, 2]) - np.float64(src[k, sy + dy, sx + dx, 2])
+            d = np.float64(trow[tj, np.uintp(2)]) - np.float64(srow[sj, np.uintp(2)])
             s12 += d
             s22 += d * d
             for c in range(3, nc):
-                d = np.float64(tgt[ty + dy, tx + dx, c]) - np.float64(src[k, sy + dy, sx + dx, c])
+                d = np.float64(trow[tj, c]) - np.float64(srow[sj, c])
                 extra += d * d
         m += x1 - x0 + 1
         low = fw * extra
@@ -346,8 +351,15 @@ def vote(est, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, inv_two_sigma2,
 
 
 @njit(cache=True, fastmath=True)
-def _known_ssd(est, filled, ty, tx, src, k, sy, sx, r, bound):
-    """Mean squared difference over the already-filled pixels of the target patch only."""
+def _known_ssd(est, filled, ty, tx, src, k, sy, sx, r, bound, total):
+    """Mean squared difference over the already-filled pixels of the target patch only.
+
+    ``total``: how many of them there are (the same for every candidate, see _filled_count).
+    Abandoned (_BIG) once the rows seen so far already reach a mean of ``bound``: the sum only
+    grows, so such a candidate could not have won (the same picks as without abandoning).
+    """
+    if total == 0:
+        return _BIG
     h, w = filled.shape
     nc = est.shape[2]
     acc = 0.0
@@ -367,9 +379,21 @@ def _known_ssd(est, filled, ty, tx, src, k, sy, sx, r, bound):
                 d = est[yy, xx, c] - src[k, sy + dy, sx + dx, c]
                 acc += d * d
             n += 1
-    if n == 0:
-        return _BIG
+        if acc / total >= bound:
+            return _BIG
     return acc / n
+
+
+@njit(cache=True)
+def _filled_count(filled, ty, tx, r):
+    """Filled pixels in the patch around (ty, tx) (clipped at the image's border)."""
+    h, w = filled.shape
+    n = 0
+    for yy in range(max(ty - r, 0), min(ty + r + 1, h)):
+        for xx in range(max(tx - r, 0), min(tx + r + 1, w)):
+            if filled[yy, xx]:
+                n += 1
+    return n
 
 
 @njit(cache=True)
@@ -423,8 +447,9 @@ def onion_init(est, hole, src, vk, vy, vx, r, max_candidates):
             by = vy[0]
             bx = vx[0]
             offset = np.random.randint(0, stride)
+            total = _filled_count(filled, y, x, r)
             for j in range(offset, nsrc, stride):
-                c = _known_ssd(est, filled, y, x, src, vk[j], vy[j], vx[j], r, best)
+                c = _known_ssd(est, filled, y, x, src, vk[j], vy[j], vx[j], r, best, total)
                 if c < best:
                     best = c
                     bk = vk[j]
@@ -441,7 +466,7 @@ def onion_init(est, hole, src, vk, vy, vx, r, max_candidates):
                     sx = mx[yy, xx] - dx
                     if sy < r or sx < r or sy >= hs - r or sx >= ws - r:
                         continue
-                    c = _known_ssd(est, filled, y, x, src, k, sy, sx, r, best)
+                    c = _known_ssd(est, filled, y, x, src, k, sy, sx, r, best, total)
                     if c < best:
                         best = c
                         bk = k
