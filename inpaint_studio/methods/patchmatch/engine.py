@@ -314,29 +314,40 @@ def vote(est, hole, ys, xs, src, nk, ny, nx, cost, ab, wconf, r, inv_two_sigma2,
         k = nk[i]
         sy = ny[i]
         sx = nx[i]
+        g0 = ab[i, 0]
+        g1 = ab[i, 1]
+        g2 = ab[i, 2]
+        b0 = ab[i, 3]
+        b1 = ab[i, 4]
+        b2 = ab[i, 5]
         for dy in range(-r, r + 1):
             py = y + dy
             if py < 0 or py >= h:
                 continue
+            srow = src[k, sy + dy]
+            srow_slot = slot[py - y0]
             for dx in range(-r, r + 1):
                 px = x + dx
                 if px < 0 or px >= w:
                     continue
-                q = slot[py - y0, px - x0]
+                q = srow_slot[np.uintp(px - x0)]
                 if q < 0:
                     continue
+                sp = np.uintp(sx + dx)
                 if winner:
                     if wt > wsum[q]:
                         wsum[q] = wt
-                        for c in range(3):
-                            acc[q, c] = ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c]
+                        acc[q, 0] = g0 * srow[sp, np.uintp(0)] + b0
+                        acc[q, 1] = g1 * srow[sp, np.uintp(1)] + b1
+                        acc[q, 2] = g2 * srow[sp, np.uintp(2)] + b2
                         for c in range(3, nc):
-                            acc[q, c] = src[k, sy + dy, sx + dx, c]
+                            acc[q, c] = srow[sp, c]
                     continue
-                for c in range(3):
-                    acc[q, c] += wt * (ab[i, c] * src[k, sy + dy, sx + dx, c] + ab[i, 3 + c])
+                acc[q, 0] += wt * (g0 * srow[sp, np.uintp(0)] + b0)
+                acc[q, 1] += wt * (g1 * srow[sp, np.uintp(1)] + b1)
+                acc[q, 2] += wt * (g2 * srow[sp, np.uintp(2)] + b2)
                 for c in range(3, nc):
-                    acc[q, c] += wt * src[k, sy + dy, sx + dx, c]
+                    acc[q, c] += wt * srow[sp, c]
                 wsum[q] += wt
     for y in range(bh):
         for x in range(bw):
