@@ -43,14 +43,15 @@ def test_same_seed_same_fill_and_the_seed_matters():
     assert not np.array_equal(a[hole], c[hole])
 
 
-def test_pixels_outside_the_mask_are_untouched_after_compositing():
+@pytest.mark.parametrize("blend", [{}, {"structure": 0.7, "grain": 1.2}], ids=["plain", "structure-blend"])
+def test_pixels_outside_the_mask_are_untouched_after_compositing(blend):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
     mask = np.zeros((80, 120), np.uint8)
     mask[20:45, 30:60] = 255
     mask[60:70, 90:110] = 255
     method = PatchMatchMethod()
-    params = make_params(method.Params, {"patch_size": 5})
+    params = make_params(method.Params, {"patch_size": 5, **blend})
     out = run_in_regions(method, params, pixels, mask)
     keep = mask == 0
     assert np.array_equal(out[keep], pixels[keep])

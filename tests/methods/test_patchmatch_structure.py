@@ -13,7 +13,6 @@ from inpaint_studio.methods.patchmatch.completion import complete
 from inpaint_studio.methods.patchmatch.method import settings_for
 from inpaint_studio.runtime.jobs import FillRequest, run_fill
 from tests.methods.method_support import RecordingContext as _Ctx
-from tests.methods.method_support import run_in_regions
 
 ON = {"structure": 0.7, "grain": 1.2}
 
@@ -67,18 +66,6 @@ def test_a_hole_in_soft_light_gets_the_shading_right_and_keeps_the_grain():
     # plain patchmatch (structure 0, grain 1) measured: shading error 0.0165, grain 0.89
     assert shading_error < 0.012
     assert 0.92 < grain_ratio < 1.2
-
-
-def test_known_pixels_are_untouched_with_the_blend_on():
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
-    mask = np.zeros((80, 120), np.uint8)
-    mask[20:45, 30:60] = 255
-    mask[60:70, 90:110] = 255
-    method = PatchMatchMethod()
-    out = run_in_regions(method, make_params(method.Params, {"patch_size": 5, **ON}), pixels, mask)
-    keep = mask == 0
-    assert np.array_equal(out[keep], pixels[keep])
 
 
 def test_16_bit_range_is_kept_in_float():
