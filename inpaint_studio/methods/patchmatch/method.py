@@ -45,7 +45,8 @@ TEXTURE_MATCHING = {
 }
 #: the features ramp in over this many pixels (of each level) from the hole's edge
 TEXTURE_FADE = 8.0
-#: holes no deeper than this (pixels to the known area: scratches) are filled on colour only
+#: hole components no deeper than this (pixels to the known area: scratches) are filled on colour
+#: only and get no structure blend (it buys them almost nothing: their low band is the edge's)
 TEXTURE_MIN_RADIUS = 6.0
 
 
@@ -179,4 +180,4 @@ class PatchMatchMethod(Method):
         filled = complete(image, hole, sampling, settings_for(params, int(ctx.seed)), on_level=on_level,
                           check=ctx.check_cancelled)
         return blend_structure(image, np.asarray(hole, bool), filled, sampling, float(params.structure),
-                               float(params.grain))
+                               float(params.grain), min_radius=TEXTURE_MIN_RADIUS)

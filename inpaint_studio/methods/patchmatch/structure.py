@@ -115,30 +115,83 @@ def _harmonic_low_res(image: np.ndarray, usable: np.ndarray, scale: int | None =
     return cv2.resize(solved, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def _blur_radius(sigma: float) -> int:
+    """Half the side of the kernel ``cv2.GaussianBlur(..., (0, 0), sigma)`` uses on float images."""
+    return (round(sigma * 8 + 1) | 1) // 2
+
+
+def _deep_box(deep: np.ndarray, margin: int, align: int = 16) -> tuple[slice, slice]:
+    """The bounding box of ``deep`` grown by ``margin`` (clipped to the image), its origin on a
+    multiple of ``align`` and its size too where the image allows (so a reduced-scale solve sees
+    the same cell grid as on the whole crop)."""
+    height, width = deep.shape
+    rows, cols = np.nonzero(deep.any(1))[0], np.nonzero(deep.any(0))[0]
+
+    def span(lo: int, hi: int, size: int) -> slice:
+        lo = max(0, lo - margin) // align * align
+        hi = min(size, hi + 1 + margin)
+        hi = min(size, lo + -(-(hi - lo) // align) * align)
+        return slice(lo, hi)
+
+    return span(int(rows[0]), int(rows[-1]), height), span(int(cols[0]), int(cols[-1]), width)
+
+
 def blend_structure(image: np.ndarray, hole: np.ndarray, fill: np.ndarray, sampling: np.ndarray | None,
                     share: float, gain: float, sigma: float = SIGMA,
-                    scale: int | None = None) -> np.ndarray:
+                    scale: int | None = None, min_radius: float = 0.0, crop: bool = True) -> np.ndarray:
     """The hole of ``fill`` with its low band moved ``share`` of the way to the harmonic fill's and
-    its detail (above ``sigma``) scaled by ``gain`` (ramped in from the edge); float32 HxWx3 in/out."""
+    its detail (above ``sigma``) scaled by ``gain`` (ramped in from the edge); float32 HxWx3 in/out.
+
+    Hole components (8-connected) no deeper than ``min_radius`` (scratches: the largest distance
+    to the known area in them) keep ``fill`` unchanged: their low band is nearly the same in the
+    harmonic fill and in the copied patches, so the blend buys almost nothing there (Kodak scratch
+    +0.06-0.09 dB) and cost ~0.1 s. With ``crop`` (and no sampling area, whose excluded pixels
+    join the harmonic solve) the blend runs on the deep components' bounding box plus the blur's
+    reach only: the same result inside (the harmonic fill of a component depends only on its own
+    edge), except that a large hole's reduced-scale solve may change scale with the unknowns."""
     if (share <= 0.0 and gain == 1.0) or not hole.any():
         return fill
+    hole = np.asarray(hole, bool)
+    deep = hole
+    if min_radius > 0.0:
+        from inpaint_studio.methods.patchmatch.completion import _wide
+
+        deep = _wide(hole, min_radius)
+        if not deep.any():
+            return fill
     image = np.asarray(image, np.float32)
     fill = np.asarray(fill, np.float32)
+    known_px = image[~hole]
+    lo = min(0.0, float(known_px.min())) if known_px.size else 0.0
+    hi = max(1.0, float(known_px.max())) if known_px.size else 1.0
+    box = (slice(None), slice(None))
+    if crop and sampling is None:
+        box = _deep_box(deep, _blur_radius(sigma) + 1)
+    blended = _blend(image[box], hole[box], deep[box], fill[box],
+                     None if sampling is None else np.asarray(sampling, bool)[box],
+                     share, gain, sigma, scale)
     out = fill.copy()
-    low_fill = cv2.GaussianBlur(fill, (0, 0), sigma)
+    out[box] = np.where(deep[box][..., None], np.clip(blended, lo, hi), fill[box])
+    return out.astype(np.float32, copy=False)
+
+
+def _blend(image: np.ndarray, hole: np.ndarray, deep: np.ndarray, fill: np.ndarray,
+           sampling: np.ndarray | None, share: float, gain: float, sigma: float,
+           scale: int | None) -> np.ndarray:
+    """blend_structure's blend (unclipped) of the ``deep`` part of ``hole``; the rest of the
+    hole is unknown to the harmonic solve but keeps its fill."""
+    out = fill.copy()
     if share > 0.0:
         known = ~hole
         usable = known if sampling is None else (known & sampling)
         if not usable.any():
             usable = known
-        structure = np.where(hole[..., None], _harmonic_low_res(image, usable, scale), fill)
-        # L(structure) - L(fill) = L(structure - fill): the difference lives in the hole only
+        structure = np.where(deep[..., None], _harmonic_low_res(image, usable, scale), fill)
+        # L(structure) - L(fill) = L(structure - fill): the difference lives in the deep hole only
         out += np.float32(share) * cv2.GaussianBlur(structure - fill, (0, 0), sigma)
     if gain != 1.0:
-        depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+        low_fill = cv2.GaussianBlur(fill, (0, 0), sigma)
+        depth = cv2.distanceTransform(deep.astype(np.uint8), cv2.DIST_L2, 3)
         ramp = np.clip((depth - 1.0) / GAIN_RAMP, 0.0, 1.0)
         out += ((np.float32(gain) - 1.0) * ramp)[..., None].astype(np.float32) * (fill - low_fill)
-    known_px = image[~hole]
-    lo = min(0.0, float(known_px.min())) if known_px.size else 0.0
-    hi = max(1.0, float(known_px.max())) if known_px.size else 1.0
-    return np.where(hole[..., None], np.clip(out, lo, hi), fill).astype(np.float32)
+    return out
