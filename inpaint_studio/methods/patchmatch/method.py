@@ -179,5 +179,9 @@ class PatchMatchMethod(Method):
 
         filled = complete(image, hole, sampling, settings_for(params, int(ctx.seed)), on_level=on_level,
                           check=ctx.check_cancelled)
-        return blend_structure(image, np.asarray(hole, bool), filled, sampling, float(params.structure),
-                               float(params.grain), min_radius=TEXTURE_MIN_RADIUS)
+        result = blend_structure(image, np.asarray(hole, bool), filled, sampling, float(params.structure),
+                                 float(params.grain), min_radius=TEXTURE_MIN_RADIUS)
+        if result is not filled and getattr(ctx, "wants_previews", True):
+            # the last level's preview is not the result once the blend changed it
+            ctx.preview(result, "smooth structure")
+        return result
