@@ -43,7 +43,8 @@ def test_same_seed_same_fill_and_the_seed_matters():
     assert not np.array_equal(a[hole], c[hole])
 
 
-@pytest.mark.parametrize("blend", [{}, {"structure": 0.7, "grain": 1.2}], ids=["plain", "structure-blend"])
+@pytest.mark.parametrize("blend", [{"structure": 0.0, "grain": 1.0}, {}, {"structure": 0.7, "grain": 1.2}],
+                         ids=["plain", "default", "structure-blend"])
 def test_pixels_outside_the_mask_are_untouched_after_compositing(blend):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (80, 120, 3), dtype=np.uint8)
@@ -79,7 +80,9 @@ def test_flat_colour_fills_with_that_colour():
     assert np.abs(out[hole] - colour).max() < 1e-3
 
 
-def test_stripes_continue_with_their_period_and_phase():
+@pytest.mark.parametrize(("blend", "max_error"), [({"structure": 0.0, "grain": 1.0}, 0.02), ({}, 0.06)],
+                         ids=["patches-only", "default"])
+def test_stripes_continue_with_their_period_and_phase(blend, max_error):
     period = 8
     x = np.arange(128)
     row = (0.5 + 0.4 * np.sin(2 * np.pi * x / period)).astype(np.float32)
@@ -87,14 +90,18 @@ def test_stripes_continue_with_their_period_and_phase():
     hole = _box_hole(truth.shape[:2], 30, 40, 36)
     image = truth.copy()
     image[hole] = 0
-    out = _run(image, hole, patch_size=7)
+    out = _run(image, hole, patch_size=7, **blend)
     filled = out[30:66, 40:76, 0]
     # period: the dominant frequency of every filled row is the stripes' one
     spectrum = np.abs(np.fft.rfft(filled - filled.mean(axis=1, keepdims=True), axis=1))
     freqs = np.fft.rfftfreq(filled.shape[1])
     assert np.allclose(freqs[spectrum.argmax(axis=1)], 1 / period, atol=1 / filled.shape[1])
-    # phase: the stripes line up with the ones outside (error well below a quarter period)
-    assert np.abs(out[hole] - truth[hole]).mean() < 0.02
+    # phase: the stripes line up with the ones outside (error well below a quarter period).
+    # Measured: patches only 0.005. The default structure blend (0.7 / 1.1) costs 0.052: a known
+    # limit, not a goal: the harmonic fill's low band comes from the edge pixels themselves, which
+    # on stripes this fine are the stripes' phase where the hole's sides cut them (a bright or
+    # dark column), so it lays a left-right ramp over the copied stripes; grain 1.1 adds 0.015.
+    assert np.abs(out[hole] - truth[hole]).mean() < max_error
 
 
 def test_cancel_stops_the_fill_quickly():

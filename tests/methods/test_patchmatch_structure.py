@@ -47,10 +47,20 @@ def test_structure_off_is_the_plain_patchmatch_fill_bit_for_bit():
     params = make_params(method.Params, {"structure": 0.0, "grain": 1.0})
     plain = complete(image, hole, None, settings_for(params, 0))
     assert np.array_equal(method.run(image, hole, params, _Ctx(seed=0)), plain)
-    # and 0 / 1 are what a fill gets when the user leaves them alone
+
+
+def test_the_blend_is_on_by_default():
+    # structure 0.7 / grain 1.1: the Kodak benchmark's setting (docs/benchmarks.md)
+    method = PatchMatchMethod()
     defaults = make_params(method.Params, {})
-    if defaults.structure == 0.0 and defaults.grain == 1.0:
-        assert np.array_equal(method.run(image, hole, defaults, _Ctx(seed=0)), plain)
+    assert (defaults.structure, defaults.grain) == (0.7, 1.1)
+    image = _lit_grain()
+    hole = _hole(image.shape[:2])
+    image[hole] = 0
+    plain = complete(image, hole, None, settings_for(defaults, 0))
+    out = method.run(image, hole, defaults, _Ctx(seed=0))
+    assert np.abs(out - plain)[hole].max() > 0.01
+    assert np.array_equal(out[~hole], plain[~hole])
 
 
 def test_a_hole_in_soft_light_gets_the_shading_right_and_keeps_the_grain():
