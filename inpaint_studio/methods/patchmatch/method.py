@@ -84,7 +84,8 @@ class PatchMatchParams:
         help="How much of the fill's broad shading (gradients, soft light) is taken from a smooth "
              "fill of the hole's edge instead of from the copied patches; the copied grain stays on top. "
              "Higher is closer on average in skies, walls and soft light, but where the hole spans the "
-             "edge between two different areas that edge turns into a haze. 0: patches only. "
+             "edge between two different areas that edge turns into a haze, and fine regular patterns "
+             "(blinds, fences) get a light-to-dark ramp across them: use 0 (patches only) there. "
              "Scratches (holes a few pixels wide) always keep the patches' fill.",
     )
     grain: float = param(
