@@ -357,21 +357,11 @@ def _big_specks(seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
 def test_large_specks_are_found_whole() -> None:
     # regression (issue 7): the learned finder trained on log-uniform speck sizes, so 8-15 px specks
     # were rare; the inside of one was classed "line", and the 12 px dark speck at (60, 60) was lost
-    from inpaint_studio.core.damage import learned
-
     img, cores = _big_specks(seed=4)
-    verified = detect_damage(img, LEARNED_DUST) >= 128
-    # the pixel rule (the speck verifier off) finds them whole
-    pixel_rule = learned.detector_for(img, 15).dust(img, LEARNED_DUST,
-                                                    tuning=dataclasses.replace(learned.LEARNED, verify=False))
-    mask = detect_module._soften(pixel_rule, detect_module.TUNING) >= 128
+    mask = detect_damage(img, LEARNED_DUST) >= 128
     covered = [round(float(mask[core].mean()), 2) for core in cores]
     # the bright 10 px speck at (250, 70) is still mostly missed on these strokes (about 0.2 covered)
     assert all(covered[i] >= 0.5 for i in (0, 2, 3, 4)), covered
-    # the speck verifier (on by default) keeps the three dark ones but drops the bright 12 px speck
-    # at (80, 180) among these bright strokes (a known loss, docs/benchmarks.md "Verified specks")
-    covered = [round(float(verified[core].mean()), 2) for core in cores]
-    assert all(covered[i] >= 0.5 for i in (0, 3, 4)), covered
     near = np.any([cv2.dilate(c.view(np.uint8), np.ones((9, 9), np.uint8)) > 0 for c in cores], axis=0)
     assert mask[~near].sum() < 0.01 * mask.size  # the strokes stay (almost all) unflagged
 
@@ -480,79 +470,6 @@ def test_learned_dust_leaves_the_pupils_of_a_real_portrait(old_photos_dir) -> No
     bgr = cv2.imread(str(old_photos_dir / "old_w_scratch" / "b.png"), cv2.IMREAD_COLOR)
     mask = detect_damage(np.ascontiguousarray(bgr[..., ::-1]), LEARNED_DUST) >= 128
     assert not mask[94:108, 100:158].any(), "both eyes (x 104-118 and 140-155) are left alone"
-
-
-def _dot_grid_and_a_speck() -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Textured strokes with a repeated texture element (a grid of 7 px dark dots, e.g. a
-    perforated pattern) and one lone dot of the same size and tone at (80, 180): dust."""
-    img = _strokes(seed=5)
-    dots = [(x, y) for y in range(24, 120, 16) for x in range(170, 310, 16)]
-    for x, y in [*dots, (80, 180)]:
-        cv2.circle(img, (x, y), 3, (40, 40, 40), -1, cv2.LINE_AA)
-    return img, dots
-
-
-def test_speck_verifier_keeps_a_lone_speck_and_drops_a_repeated_texture_element() -> None:
-    from inpaint_studio.core.damage import learned
-
-    img, dots = _dot_grid_and_a_speck()
-    options = DamageOptions(kind="dust", sensitivity=0.5, dust_finder="learned")
-    verified = detect_damage(img, options) >= 128
-    detector = learned.detector_for(img, 15)
-    assert detector.verifier is not None
-    pixel_rule = detector.dust(img, options, tuning=dataclasses.replace(learned.LEARNED, verify=False))
-    verdict = detector._maps(img)[4]
-    assert verdict[175:186, 75:86].max() > 1 + 254 * 0.9, "the lone speck is a speck"
-    assert verified[175:186, 75:86].any()
-    # the pixel rule takes the first grid dot for a speck (probability > 0.99); the verifier does not
-    x, y = dots[0]
-    assert pixel_rule[y - 5:y + 6, x - 5:x + 6].any()
-    assert verdict[y - 5:y + 6, x - 5:x + 6].max() < 1 + 254 * 0.5
-    assert not verified[y - 5:y + 6, x - 5:x + 6].any()
-    flagged = [verified[y - 5:y + 6, x - 5:x + 6].any() for x, y in dots]
-    flagged_before = [pixel_rule[y - 5:y + 6, x - 5:x + 6].any() for x, y in dots]
-    assert sum(flagged) < sum(flagged_before)
-
-
-def test_speck_verifier_keep_rule_grows_with_the_sensitivity() -> None:
-    from inpaint_studio.core.damage import learned
-
-    rng = np.random.default_rng(0)
-    verdict = np.zeros((120, 160), np.uint8)
-    speck = np.zeros((120, 160), np.uint8)
-    for _ in range(60):  # blobs with a verdict each and pixel probabilities of their own
-        x, y, r = int(rng.integers(3, 157)), int(rng.integers(3, 117)), int(rng.integers(1, 4))
-        cv2.circle(verdict, (x, y), r, 1 + int(rng.integers(0, 255)), -1)
-    loose = verdict > 0
-    count, labels = cv2.connectedComponents(loose.view(np.uint8), connectivity=8)
-    per = np.zeros(count, np.uint8)
-    per[labels[loose]] = verdict[loose]
-    verdict = per[labels]  # one verdict per component, as :func:`learned.verdicts` gives
-    speck[loose] = rng.integers(128, 256, int(loose.sum()))
-    kept = []
-    for s in np.linspace(0, 1, 11):
-        threshold = 1.0 / (1.0 + np.exp(-(1.0 - s) * learned.LEARNED.logit_lo))
-        kept.append(learned._verified(speck > threshold * 255, verdict, float(s), learned.LEARNED))
-    for lower, higher in itertools.pairwise(kept):
-        assert not (lower & ~higher).any()
-    assert kept[-1].sum() > kept[5].sum() > kept[0].sum()
-
-
-def test_speck_verifier_is_fitted_once_and_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
-    from inpaint_studio.core.damage import learned
-
-    img, _ = _dot_grid_and_a_speck()
-    first = learned.fit(img, 15, seed=0)
-    again = learned.fit(img, 15, seed=0)
-    assert np.array_equal(first.verifier.coef, again.verifier.coef)
-    # slider moves re-threshold: the verdicts are computed once per image
-    calls = []
-    real = learned.verdicts
-    monkeypatch.setattr(learned, "verdicts", lambda *a, **k: calls.append(1) or real(*a, **k))
-    masks = [first.dust(img, DamageOptions(kind="dust", sensitivity=s, dust_finder="learned"))
-             for s in (0.2, 0.5, 0.8)]
-    assert len(calls) == 1
-    assert not (masks[0] & ~masks[1]).any() and not (masks[1] & ~masks[2]).any()
 
 
 def test_dust_finder_is_checked_and_learned_by_default() -> None:

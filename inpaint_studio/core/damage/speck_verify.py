@@ -41,10 +41,8 @@ class VerifyTuning:
     near: float = 20.0
     #: a component is a positive when this share of it lies on a drawn speck (grown 1 px)
     positive_share: float = 0.5
-    #: fewer positives or negatives than this: no verifier (the pixel rule alone decides). A
-    #: 128 px test image gave 14 positives among 39 components, and a verifier fitted on them
-    #: dropped an obvious 3 px speck on smooth skin
-    min_class: int = 50
+    #: fewer positives or negatives than this: no verifier (the pixel rule alone decides)
+    min_class: int = 10
     l2: float = 1.0
     newton_steps: int = 30
 
