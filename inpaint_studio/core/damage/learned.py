@@ -23,13 +23,12 @@ import cv2
 import numpy as np
 
 from inpaint_studio.core.damage import detect as classical
-from inpaint_studio.core.damage import speck_verify, synth
+from inpaint_studio.core.damage import synth
 from inpaint_studio.core.damage.features import CONTEXT, SPECK_BRIGHT, SPECK_DARK, features
 from inpaint_studio.core.damage.mlp import MLP
 from inpaint_studio.core.damage.mlp import fit as fit_mlp
 from inpaint_studio.core.damage.options import DamageOptions
 from inpaint_studio.core.damage.per_photo import FittedCache, fingerprint, float_rgb, training_crops
-from inpaint_studio.core.damage.scratch_learned import Logistic
 from inpaint_studio.core.damage.tiles import tiles
 from inpaint_studio.core.errors import FillCancelled
 
@@ -83,16 +82,6 @@ class LearnedTuning:
     hard_negatives: int = 30_000
     hard_low: float = 0.3
     hard_high: float = 0.97
-    #: the per-component verifier (:mod:`.speck_verify`): the speck map's components at its loose
-    #: level (0.5) are kept when the verifier's probability beats ``verify_hi``, or ``verify_lo`` and
-    #: the pixel threshold above finds them too (the values at sensitivity 0.5; see
-    #: :func:`.speck_verify.keep_thresholds`). Off: the pixel threshold alone decides. Chosen on
-    #: seed 7 of the benchmark's dust run (the most precise rule whose recall and object recall are
-    #: not below the pixel rule's: 0.707 / 0.545 / 0.600 against 0.611 / 0.532 / 0.594; 0.45 gave
-    #: 0.744 / 0.527 / 0.581; ``verify_hi`` 0.7-0.98 gave the same masks)
-    verify: bool = True
-    verify_hi: float = 0.9
-    verify_lo: float = 0.4
 
 
 LEARNED = LearnedTuning()
@@ -127,8 +116,6 @@ class LearnedDetector:
     model: MLP
     max_size: int
     grey: bool
-    #: the per-component verifier of the specks (None: too few examples, or not fitted)
-    verifier: Logistic | None = None
     #: fingerprint -> (line, speck) probability maps (x255, uint8), the speck contrast (x512,
     #: uint8) and the classical speck candidates (bits packed along rows, :func:`numpy.packbits`);
     #: 3.125 bytes/px, the last two images within :data:`MAPS_BUDGET`
@@ -146,29 +133,10 @@ class LearnedDetector:
         ``key``: ``pixels``' :func:`fingerprint` when the caller has it already."""
         if tile % 8:
             raise ValueError(f"tile must be a multiple of 8, got {tile}")
-        return self._maps(pixels, cancel=cancel, tile=tile, key=key, tuning=tuning)[:4]
-
-    def _maps(self, pixels: np.ndarray, *, cancel: Callable[[], bool] | None = None,
-              tile: int = classical.TILE, key: tuple | None = None, tuning: LearnedTuning = LEARNED) -> tuple:
-        """:meth:`probabilities`' maps, and with a verifier a fifth: each loose component's verdict
-        (1 + 254 x its probability on its pixels, 0 elsewhere; :func:`verdicts`)."""
-        if tile % 8:
-            raise ValueError(f"tile must be a multiple of 8, got {tile}")
         key = (key or fingerprint(pixels), tuning.candidate_sensitivity)
         with self._lock:
             if key in self._seen:
                 return self._seen[key]
-        maps = self._compute(pixels, cancel, tile, tuning)
-        if self.verifier is not None:
-            maps = (*maps, verdicts(self.verifier, pixels, *maps))
-        with self._lock:
-            self._seen[key] = maps
-            while len(self._seen) > 2 or (len(self._seen) > 1 and _cached_bytes(self._seen) > MAPS_BUDGET):
-                self._seen.pop(next(iter(self._seen)))
-        return maps
-
-    def _compute(self, pixels: np.ndarray, cancel: Callable[[], bool] | None, tile: int,
-                 tuning: LearnedTuning) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         h, w = pixels.shape[:2]
         line = np.zeros((h, w), np.uint8)
         speck = np.zeros((h, w), np.uint8)
@@ -200,7 +168,12 @@ class LearnedDetector:
             speck[t.inner.slices] = np.clip(p[:, synth.DUST] * 255 + 0.5, 0, 255).reshape(shape)
             peak = np.maximum(inner[SPECK_BRIGHT], inner[SPECK_DARK])
             contrast[t.inner.slices] = np.clip(np.expm1(peak) * (512.0 / _LOG_GAIN), 0, 255)
-        return line, speck, contrast, candidates
+        maps = (line, speck, contrast, candidates)
+        with self._lock:
+            self._seen[key] = maps
+            while len(self._seen) > 2 or (len(self._seen) > 1 and _cached_bytes(self._seen) > MAPS_BUDGET):
+                self._seen.pop(next(iter(self._seen)))
+        return maps
 
     def dust(self, pixels: np.ndarray, options: DamageOptions, *, cancel: Callable[[], bool] | None = None,
              tuning: LearnedTuning = LEARNED, key: tuple | None = None) -> np.ndarray:
@@ -209,13 +182,10 @@ class LearnedDetector:
         The sensitivity only moves the probability threshold and the size tests are made at a fixed
         level, so a higher sensitivity never loses a pixel.
         """
-        maps = self._maps(pixels, cancel=cancel, key=key, tuning=tuning)
-        line, speck, contrast, candidates = maps[:4]
+        line, speck, contrast, candidates = self.probabilities(pixels, cancel=cancel, key=key, tuning=tuning)
         s = float(options.sensitivity)
         threshold = 1.0 / (1.0 + np.exp(-(1.0 - s) * tuning.logit_lo))
         found = speck > threshold * 255
-        if tuning.verify and len(maps) > 4:
-            found = _verified(found, maps[4], s, tuning)
         if not found.any():
             return found
         # "higher finds fainter damage": a speck's peak contrast must also beat a floor
@@ -245,41 +215,6 @@ class LearnedDetector:
             # round a sharp high-contrast speck the speck probability also covers a 1-2 px halo
             found = touches[labels] & unpacked
         return found
-
-
-def verdicts(verifier: Logistic, pixels: np.ndarray, line: np.ndarray, speck: np.ndarray,
-             contrast: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """uint8 HxW: on each component of the speck map at the verifier's loose level, 1 + 254 x the
-    verifier's probability that it is a speck; 0 off them."""
-    count, labels, stats = speck_verify.components(speck)
-    out = np.zeros(speck.shape, np.uint8)
-    if count <= 1:
-        return out
-    unpacked = np.unpackbits(candidates, axis=1, count=speck.shape[1]).view(bool)
-    f = speck_verify.features(pixels, line, speck, contrast, unpacked, count, labels, stats)
-    p = np.zeros(count)
-    p[1:] = verifier.predict(f)
-    value = np.rint(1.0 + 254.0 * p).astype(np.uint8)
-    value[0] = 0
-    return value[labels]
-
-
-def _verified(found: np.ndarray, verdict: np.ndarray, sensitivity: float,
-              tuning: LearnedTuning) -> np.ndarray:
-    """The loose components the verifier keeps at ``sensitivity``: on its own word above the high
-    threshold, or above the low one when the pixel threshold found a pixel of them (``found``).
-    Both thresholds fall and ``found`` grows with the sensitivity, so the result only grows."""
-    loose = verdict > 0
-    count, labels = cv2.connectedComponents(loose.view(np.uint8), connectivity=8)
-    if count <= 1:
-        return loose
-    value = np.zeros(count, np.float64)
-    value[labels[loose]] = (verdict[loose].astype(np.float64) - 1.0) / 254.0  # one value per component
-    hi, lo = speck_verify.keep_thresholds(sensitivity, tuning.verify_hi, tuning.verify_lo)
-    today = np.bincount(labels[found], minlength=count) > 0
-    keep = (value > hi) | ((value > lo) & today)
-    keep[0] = False
-    return keep[labels]
 
 
 def _cached_bytes(seen: dict) -> int:
@@ -358,40 +293,7 @@ def fit(pixels: np.ndarray, max_size: int = 15, *, seed: int = 0, cancel: Callab
         x = np.concatenate([x, extra])
         y = np.concatenate([y, np.zeros(len(extra), y.dtype)])
         model = _train(x, y, seed, tuning)
-    detector = LearnedDetector(model, max_size, grey)
-    if tuning.verify:
-        detector.verifier = _fit_verifier(detector, pixels, seed, cancel, tuning)
-    return detector
-
-
-def _fit_verifier(detector: LearnedDetector, pixels: np.ndarray, seed: int, cancel: Callable[[], bool] | None,
-                  tuning: LearnedTuning) -> Logistic | None:
-    """The speck verifier (:mod:`.speck_verify`), fitted on the components the pixel classifier
-    finds on fresh damaged copies of (crops of) the photo: the components on a drawn speck are
-    positives, the others negatives. Its own random stream: the pixel classifier is unchanged."""
-    rng = np.random.default_rng([seed, 0x5BEC])
-    h, w = pixels.shape[:2]
-    xs, ys = [], []
-    for rows, cols in training_crops(h, w, tuning.train_pixels, tuning.crop, rng):
-        rgb = float_rgb(pixels[rows, cols])
-        mp = rgb.shape[0] * rgb.shape[1] / 1e6
-        for _ in range(speck_verify.VERIFY.copies):
-            if cancel is not None and cancel():
-                raise FillCancelled("damage detection cancelled")
-            lines = int(rng.poisson(max(1.0, tuning.lines_per_mp * mp)))
-            specks = int(rng.poisson(max(3.0, tuning.specks_per_mp * mp)))
-            dmg = synth.inject(rgb, rng, detector.max_size, lines, specks, tuning.uniform_specks)
-            copy = np.clip(np.rint(dmg.image * 255.0), 0, 255).astype(np.uint8)
-            line, speck, contrast, candidates = detector._compute(copy, cancel, classical.TILE, tuning)
-            count, labels, stats = speck_verify.components(speck)
-            if count <= 1:
-                continue
-            unpacked = np.unpackbits(candidates, axis=1, count=speck.shape[1]).view(bool)
-            xs.append(speck_verify.features(copy, line, speck, contrast, unpacked, count, labels, stats))
-            ys.append(speck_verify.labels_of(count, labels, dmg))
-    if not xs:
-        return None
-    return speck_verify.fit(np.concatenate(xs), np.concatenate(ys))
+    return LearnedDetector(model, max_size, grey)
 
 
 def _train(x: np.ndarray, y: np.ndarray, seed: int, tuning: LearnedTuning) -> MLP:
