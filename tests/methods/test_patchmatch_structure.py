@@ -153,7 +153,7 @@ def test_cli_takes_the_blend_as_params(tmp_path):
     assert errors["on"] < 0.8 * errors["off"]
 
 
-# the exact sparse solve behind the structure (structure.harmonic_exact / _harmonic_low_res)
+# the exact sparse solve behind the structure (diffusion.harmonic_exact / structure._harmonic_low_res)
 
 
 def _smooth_field(height: int = 72, width: int = 96) -> np.ndarray:
@@ -163,8 +163,7 @@ def _smooth_field(height: int = 72, width: int = 96) -> np.ndarray:
 
 
 def test_the_exact_solve_agrees_with_the_iterative_harmonic_fill():
-    from inpaint_studio.methods.classical.diffusion import harmonic_fill
-    from inpaint_studio.methods.patchmatch.structure import harmonic_exact
+    from inpaint_studio.methods.classical.diffusion import harmonic_exact, harmonic_fill
 
     image = _smooth_field()
     rng = np.random.default_rng(3)
@@ -184,7 +183,7 @@ def test_the_exact_solve_agrees_with_the_iterative_harmonic_fill():
 
 
 def test_the_exact_solve_of_a_hole_crossing_the_image_border():
-    from inpaint_studio.methods.patchmatch.structure import harmonic_exact
+    from inpaint_studio.methods.classical.diffusion import harmonic_exact
 
     # a horizontal ramp: with the border free (no flux across it), the harmonic fill of a hole
     # reaching the top or bottom border is the ramp itself
@@ -203,7 +202,8 @@ def test_the_exact_solve_of_a_hole_crossing_the_image_border():
 
 
 def test_nothing_known_to_solve_from_gives_the_known_mean_instead_of_a_singular_solve():
-    from inpaint_studio.methods.patchmatch.structure import _harmonic_low_res, harmonic_exact
+    from inpaint_studio.methods.classical.diffusion import harmonic_exact
+    from inpaint_studio.methods.patchmatch.structure import _harmonic_low_res
 
     image = _smooth_field(64, 64)
     # on a 4-connected grid an unknown region touches no known pixel only when none is known

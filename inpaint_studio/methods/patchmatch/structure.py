@@ -23,6 +23,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from inpaint_studio.methods.classical.diffusion import harmonic_exact
+
 #: Gaussian sigma (pixels) of the split between structure (low band) and texture (detail)
 SIGMA = 4.0
 #: the grain gain reaches its full value this many pixels into the hole
@@ -39,59 +41,6 @@ def solve_scale(unknowns: int, max_unknowns: int = MAX_UNKNOWNS) -> int:
     while unknowns > max_unknowns * scale * scale:
         scale *= 2
     return scale
-
-
-def harmonic_exact(image: np.ndarray, unknown: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
-    """Exact harmonic (Laplace) fill of the ``unknown`` pixels: each the mean of its in-image 4
-    neighbours (the image's border free), known neighbours fixed. One sparse LU factorisation on
-    the unknown pixels only, every channel a right-hand side. An unknown region that touches no
-    known pixel (its system is singular; on a 4-connected grid only when nothing is known) gets
-    ``fallback`` (default: the known pixels' mean, 0 if none is known)."""
-    planes = (image[..., None] if image.ndim == 2 else image).astype(np.float64)
-    out = planes.copy()
-    unknown = np.asarray(unknown, bool)
-    height, width = unknown.shape
-    if not unknown.any():
-        return out.reshape(image.shape).astype(np.float32)
-    known = ~unknown
-    if fallback is None:
-        fallback = planes[known].mean(0) if known.any() else np.zeros(planes.shape[2])
-    # regions with no known 4-neighbour anywhere: fixed at the fallback, not solved
-    count, labels = cv2.connectedComponents(unknown.astype(np.uint8), connectivity=4)
-    touching = cv2.dilate(known.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))) > 0
-    anchored = np.zeros(count, bool)
-    anchored[np.unique(labels[unknown & touching])] = True
-    floating = unknown & ~anchored[labels]
-    if floating.any():
-        out[floating] = fallback
-        unknown = unknown & ~floating
-        if not unknown.any():
-            return out.reshape(image.shape).astype(np.float32)
-    import scipy.sparse as sparse
-    from scipy.sparse.linalg import splu
-
-    ys, xs = np.nonzero(unknown)
-    n = len(ys)
-    index = np.full((height, width), -1, np.int64)
-    index[ys, xs] = np.arange(n)
-    diagonal = np.zeros(n)
-    rhs = np.zeros((n, planes.shape[2]))
-    rows, cols = [np.arange(n)], [np.arange(n)]
-    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-        diagonal += inside
-        src = np.nonzero(inside)[0]
-        ny, nx = ny[inside], nx[inside]
-        neighbour = index[ny, nx]
-        free = neighbour >= 0
-        rows.append(src[free])
-        cols.append(neighbour[free])
-        np.add.at(rhs, src[~free], out[ny[~free], nx[~free]])
-    data = np.concatenate([diagonal, -np.ones(sum(len(r) for r in rows[1:]))])
-    matrix = sparse.csc_matrix((data, (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    out[ys, xs] = splu(matrix).solve(rhs)
-    return out.reshape(image.shape).astype(np.float32)
 
 
 def _harmonic_low_res(image: np.ndarray, usable: np.ndarray, scale: int | None = None) -> np.ndarray:
