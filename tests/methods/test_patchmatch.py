@@ -80,7 +80,7 @@ def test_flat_colour_fills_with_that_colour():
     assert np.abs(out[hole] - colour).max() < 1e-3
 
 
-@pytest.mark.parametrize(("blend", "max_error"), [({"structure": 0.0, "grain": 1.0}, 0.02), ({}, 0.06)],
+@pytest.mark.parametrize(("blend", "max_error"), [({"structure": 0.0, "grain": 1.0}, 0.02), ({}, 0.07)],
                          ids=["patches-only", "default"])
 def test_stripes_continue_with_their_period_and_phase(blend, max_error):
     period = 8
@@ -97,10 +97,11 @@ def test_stripes_continue_with_their_period_and_phase(blend, max_error):
     freqs = np.fft.rfftfreq(filled.shape[1])
     assert np.allclose(freqs[spectrum.argmax(axis=1)], 1 / period, atol=1 / filled.shape[1])
     # phase: the stripes line up with the ones outside (error well below a quarter period).
-    # Measured: patches only 0.005. The default structure blend (0.7 / 1.1) costs 0.052: a known
+    # Measured: patches only 0.005. The default structure blend (0.7 / 1.35) costs 0.061: a known
     # limit, not a goal: the harmonic fill's low band comes from the edge pixels themselves, which
     # on stripes this fine are the stripes' phase where the hole's sides cut them (a bright or
-    # dark column), so it lays a left-right ramp over the copied stripes; grain 1.1 adds 0.015.
+    # dark column), so it lays a left-right ramp over the copied stripes (0.050 with grain 1);
+    # grain 1.35 alone (structure 0) gives 0.036: it strengthens the copied stripes' small misfits.
     assert np.abs(out[hole] - truth[hole]).mean() < max_error
 
 

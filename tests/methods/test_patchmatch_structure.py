@@ -50,10 +50,10 @@ def test_structure_off_is_the_plain_patchmatch_fill_bit_for_bit():
 
 
 def test_the_blend_is_on_by_default():
-    # structure 0.7 / grain 1.1: the Kodak benchmark's setting (docs/benchmarks.md)
+    # structure 0.7 / grain 1.35: the Kodak benchmark's setting (docs/benchmarks.md)
     method = PatchMatchMethod()
     defaults = make_params(method.Params, {})
-    assert (defaults.structure, defaults.grain) == (0.7, 1.1)
+    assert (defaults.structure, defaults.grain) == (0.7, 1.35)
     image = _lit_grain()
     hole = _hole(image.shape[:2])
     image[hole] = 0

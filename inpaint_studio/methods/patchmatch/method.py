@@ -88,10 +88,13 @@ class PatchMatchParams:
              "(blinds, fences) get a light-to-dark ramp across them: use 0 (patches only) there. "
              "Scratches (holes a few pixels wide) always keep the patches' fill.",
     )
+    # grain 1.35 (fading in over 12 px) since the Kodak benchmark (docs/benchmarks.md, "More
+    # grain"): texture 0.89-0.91 on medium and object holes, still >= pypatchmatch + 0.7 dB
     grain: float = param(
-        1.1, min=0.5, max=2.0, step=0.05, label="Grain strength",
-        help="Scales the copied fine texture (finer than ~4 pixels) inside the hole, fading in from its "
-             "edge. Above 1 makes up for grain that averaging patches softens; 1: as copied.",
+        1.35, min=0.5, max=2.0, step=0.05, label="Grain strength",
+        help="Scales the copied fine texture (finer than ~4 pixels) inside the hole, fading in over "
+             "about 12 pixels from its edge. Above 1 makes up for grain that averaging patches softens "
+             "(1.35: about as grainy as the photo); 1: as copied, smoother.",
     )
     texture_matching: str = param(
         "high", choices=tuple(TEXTURE_MATCHING), label="Texture matching",

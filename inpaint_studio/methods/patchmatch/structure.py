@@ -7,8 +7,9 @@ Gaussian low-pass (sigma ~4 px), the hole gets
 
     share * L(harmonic) + (1 - share) * L(fill) + gain * (fill - L(fill))
 
-Known pixels are never changed. The gain ramps from 1 at the hole's edge to ``gain`` over a few
-pixels, so the boundary does not get a stronger jump than the fill already has (the seam measure).
+Known pixels are never changed. The gain ramps from 1 at the hole's edge to ``gain`` over
+GAIN_RAMP pixels, so the boundary does not get a stronger jump than the fill already has (the seam
+measure) and thin strokes, whose fill is mostly edge, keep close to their copied grain.
 
 The harmonic fill is solved exactly (one sparse LU factorisation over the unknown pixels only) at
 full resolution while there are at most MAX_UNKNOWNS of them, else at 1/2, 1/4, ... (only its low
@@ -27,8 +28,10 @@ from inpaint_studio.methods.classical.diffusion import harmonic_exact
 
 #: Gaussian sigma (pixels) of the split between structure (low band) and texture (detail)
 SIGMA = 4.0
-#: the grain gain reaches its full value this many pixels into the hole
-GAIN_RAMP = 3.0
+#: the grain gain reaches its full value this many pixels into the hole. 12 rather than 3: with
+#: grain 1.35 the long ramp kept thin strokes within 0.1 dB of grain 1.1 over 3 px while medium and
+#: object holes reached texture 0.88-0.91 on Kodak (docs/benchmarks.md, "More grain")
+GAIN_RAMP = 12.0
 #: the harmonic solve runs at full resolution while the unknowns (the pixels it solves) are at most
 #: this many, else at 1/2, 1/4, ... (its exact solve costs ~0.1 s per 25k unknowns; the low band
 #: has little content finer than 1/2, and solving at 1/4 cost ~0.1 dB hole-PSNR and a higher seam)
