@@ -326,3 +326,26 @@ def test_the_crop_to_the_deep_components_changes_nothing():
         assert np.array_equal(whole, cropped)
     # no deep component: the fill itself comes back
     assert blend_structure(image, _scratch(hole.shape), fill, None, 0.7, 1.1, min_radius=6.0) is fill
+
+
+def test_the_grain_gain_fades_in_so_thin_strokes_keep_close_to_their_copied_grain():
+    from inpaint_studio.methods.patchmatch.structure import blend_structure
+
+    truth = _lit_grain(2, 128, 200)
+    stroke, wide = np.zeros(truth.shape[:2], bool), np.zeros(truth.shape[:2], bool)
+    stroke[20:34, 20:180] = True  # 14 px across: at most 7 px from its edge
+    wide[56:120, 60:140] = True
+    hole = stroke | wide
+    image = np.where(hole[..., None], 0.0, truth).astype(np.float32)
+    out = blend_structure(image, hole, truth, None, 0.0, 1.35)  # the "copied" fill: the truth itself
+
+    def grain_ratio(where):
+        detail = truth - cv2.GaussianBlur(truth, (0, 0), 4)
+        return float((out - truth)[where].std() / detail[where].std())  # the added share of the detail
+
+    inner_wide = np.zeros_like(hole)
+    inner_wide[72:104, 76:124] = True  # >= 16 px from the wide hole's edge
+    # the wide hole's interior gets the full gain (0.35 more grain), the stroke a fraction of it
+    assert 0.3 < grain_ratio(inner_wide) < 0.4
+    assert grain_ratio(stroke) < 0.15
+    assert np.array_equal(out[~hole], truth[~hole])
