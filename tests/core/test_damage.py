@@ -472,6 +472,46 @@ def test_learned_dust_leaves_the_pupils_of_a_real_portrait(old_photos_dir) -> No
     assert not mask[94:108, 100:158].any(), "both eyes (x 104-118 and 140-155) are left alone"
 
 
+def test_the_size_veto_ignores_a_speck_halo_but_not_bigger_structure() -> None:
+    """Round a sharp 15 px speck the "any defect" map carries a halo (here 3 px of line probability)
+    and its blob is too big; cut to its classical candidate it is a speck. A candidate-sized piece
+    of a blob beyond twice max size (a bar 61 px long), or a small piece of a blob not that big (a
+    5 px candidate in a 26 px bar), is still structure."""
+    from inpaint_studio.core.damage import learned
+
+    line = np.zeros((120, 160), np.uint8)
+    speck = np.zeros_like(line)
+    cand = np.zeros(line.shape, np.uint8)
+    cv2.circle(line, (40, 40), 10, 200, -1)  # the halo: 21 px across
+    cv2.circle(speck, (40, 40), 7, 250, -1)
+    cv2.circle(cand, (40, 40), 7, 1, -1)  # the speck: 15 px across
+    cv2.rectangle(line, (80, 34), (140, 46), 200, -1)  # structure: 61 x 13 px
+    cv2.rectangle(cand, (105, 35), (115, 45), 1, -1)  # ... with an 11 px candidate inside
+    cv2.rectangle(line, (60, 90), (85, 103), 200, -1)  # structure: 26 x 14 px
+    cv2.rectangle(cand, (70, 94), (74, 98), 1, -1)  # ... with a 5 px candidate inside
+    opts = DamageOptions("dust", 0.5, max_size=15)
+    veto = learned._size_veto(line, speck, cand.astype(bool), opts, learned.LEARNED)
+    assert not veto[25:56, 25:56].any(), "the speck and its halo are not vetoed"
+    assert veto[40, 110] and veto[40, 85], "the long bar is vetoed, its candidate piece too"
+    assert veto[96, 72], "the small piece of the short bar is vetoed"
+    today = dataclasses.replace(learned.LEARNED, veto_halo=1.0)
+    assert learned._size_veto(line, speck, cand.astype(bool), opts, today)[40, 40], "without the cut it was"
+
+
+def test_a_sharp_speck_on_grain_is_found_whole() -> None:
+    """14 px near-black and near-white specks on a grainy mid-grey print are found whole."""
+    rng = np.random.default_rng(4)
+    lum = cv2.GaussianBlur(rng.normal(128, 18, (240, 320)).astype(np.float32), (0, 0), 1.2)
+    img = np.repeat(np.clip(lum, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    centres = [(40 + 60 * i, 60 + 100 * j) for i in range(5) for j in range(2)]
+    for k, (x, y) in enumerate(centres):
+        v = 12 if k % 2 else 244
+        cv2.circle(img, (x, y), 7, (v, v, v), -1)
+    mask = detect_damage(img, LEARNED_DUST) >= 128
+    for x, y in centres:
+        assert mask[y - 5:y + 6, x - 5:x + 6].mean() > 0.9, (x, y)
+
+
 def test_dust_finder_is_checked_and_learned_by_default() -> None:
     assert DamageOptions().dust_finder == "learned"
     with pytest.raises(InvalidParameterError, match="dust finder"):

@@ -15,7 +15,9 @@ pixels the classical detector flags are left out of the negatives.
 
 from __future__ import annotations
 
+import math
 import threading
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,6 +70,12 @@ class LearnedTuning:
     #: probability can dip inside a small high-contrast speck and ring it, and a ring is thin
     #: and long, i.e. "part of a line"
     hole_area: int = 225
+    #: a blob of "any defect" beyond max size but within this many times it is size-tested on its
+    #: pieces inside the classical candidates (the halo round a sharp speck is left out, see
+    #: :func:`_size_veto`); beyond it, or at 1 (no clipping), the whole blob is vetoed
+    veto_halo: float = 2.0
+    #: ... and a piece holding less than this share of its blob's area is vetoed as well
+    veto_share: float = 0.2
     #: a speck must touch a classical speck candidate (:func:`.detect.speck_candidates`) found at
     #: this classical sensitivity's contrast floor: a pupil is a dark spot in a darker-than-skin
     #: iris and eye socket, so its candidate joins them and fails the size test
@@ -197,10 +205,8 @@ class LearnedDetector:
         del labels  # 4 bytes/px: a 100 MP scan's work arrays are freed as soon as they are done with
         # size tests on the components of "any defect" at a fixed level: a blob beyond max size is
         # image structure, and a speck-classed piece of a longer line is part of a scratch
-        level = _fill_holes(cv2.add(line, speck) > tuning.size_level * 255, tuning.hole_area)
-        sized = classical._speck_sized(level, options, classical.TUNING.speck_slack)
-        veto = (level & ~sized).view(np.uint8)
-        del level, sized
+        unpacked = np.unpackbits(candidates, axis=1, count=found.shape[1]).view(bool)
+        veto = _size_veto(line, speck, unpacked, options, tuning).view(np.uint8)
         found &= ~cv2.dilate(veto, np.ones((3, 3), np.uint8)).astype(bool)
         del veto
         if options.min_size > 1:
@@ -208,13 +214,50 @@ class LearnedDetector:
         # a speck the classical size test sees as part of a larger blob of its polarity is structure
         count, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
         if count > 1:
-            unpacked = np.unpackbits(candidates, axis=1, count=found.shape[1]).view(bool)
             touches = np.bincount(labels[unpacked], minlength=count) > 0
             touches[0] = False
             # ... and a speck ends where its candidate blob (seeds grown into their faint rim) ends:
             # round a sharp high-contrast speck the speck probability also covers a 1-2 px halo
             found = touches[labels] & unpacked
         return found
+
+
+def _size_veto(line: np.ndarray, speck: np.ndarray, candidates: np.ndarray, options: DamageOptions,
+               tuning: LearnedTuning) -> np.ndarray:
+    """bool HxW: where "any defect" (line + speck probability at ``size_level``, small holes filled) is
+    too big to be a speck. Round a sharp high-contrast speck the map carries a halo a few px wide that
+    makes its blob too big, so a blob beyond max size is cut to the classical candidates
+    (``candidates``, unpacked) and a piece is vetoed only if it is itself too big, holds less than
+    ``veto_share`` of its blob (a speck fills much of its haloed blob, a candidate-sized patch of
+    structure little of it) or lies in a blob beyond ``veto_halo`` x max size."""
+    level = _fill_holes(cv2.add(line, speck) > tuning.size_level * 255, tuning.hole_area)
+    slack = classical.TUNING.speck_slack
+    over = level & ~classical._speck_sized(level, options, slack)
+    if tuning.veto_halo <= 1.0 or not over.any():
+        return over
+    del level
+    # a blob's candidate pieces are its own: the pieces of the oversized blobs are the components of this
+    clipped = over & candidates
+    veto = clipped & ~classical._speck_sized(clipped, options, slack)
+    if tuning.veto_share > 0 and clipped.any():
+        count, blobs = cv2.connectedComponents(over.view(np.uint8), connectivity=8)
+        blob_area = np.bincount(blobs.ravel(), minlength=count)
+        count, pieces = cv2.connectedComponents(clipped.view(np.uint8), connectivity=8)
+        piece_area = np.bincount(pieces.ravel(), minlength=count)
+        blob_of = np.zeros(count, np.int64)
+        blob_of[pieces[clipped]] = blobs[clipped]
+        del blobs
+        small = piece_area < tuning.veto_share * blob_area[blob_of]
+        small[0] = False
+        veto |= small[pieces]
+        del pieces
+    del clipped
+    if math.isfinite(tuning.veto_halo):
+        # only the sizes are read (and they may pass DamageOptions' own limit on max size)
+        largest = max(options.max_size, round(tuning.veto_halo * options.max_size))
+        wide = types.SimpleNamespace(min_size=options.min_size, max_size=largest)
+        veto |= over & ~classical._speck_sized(over, wide, slack)
+    return veto
 
 
 def _cached_bytes(seen: dict) -> int:
