@@ -224,12 +224,12 @@ def component_widths(mask: np.ndarray, labels: np.ndarray, count: int) -> np.nda
     return np.maximum(1.0, 2.0 * half - 1.0)
 
 
-def _speck_sized(candidates: np.ndarray, options: DamageOptions, slack: float = 2.0) -> np.ndarray:
-    """Keep components no wider than ``max_size`` (+ ``slack`` px of anti-aliased rim) and at least
-    ``min_size`` across."""
+def _speck_extents(candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(labels, width, length, area) of the 8-connected components of ``candidates``, per label
+    (None when there are none): what :func:`_speck_sized` judges, for callers that judge more."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.view(np.uint8), connectivity=8)
     if count <= 1:
-        return np.zeros_like(candidates)
+        return None
     width = component_widths(candidates, labels, count)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float32)
     # length: the principal-axis extent, or area/width for a curved component, whichever is longer
@@ -243,10 +243,27 @@ def _speck_sized(candidates: np.ndarray, options: DamageOptions, slack: float = 
     cxy = np.bincount(lab, xs.astype(np.float64) * ys, count) / n - mx * my
     major = 0.5 * (cxx + cyy) + np.sqrt(0.25 * (cxx - cyy) ** 2 + cxy**2)
     length = np.maximum(np.sqrt(12.0 * np.maximum(major, 0.0)), area / width)
-    keep = (width <= options.max_size + 1) & (width >= options.min_size)
-    keep &= length <= options.max_size + slack
+    return labels, width, length, area
+
+
+def _within_size(width: np.ndarray, length: np.ndarray, min_size: int, max_size: int,
+                 slack: float) -> np.ndarray:
+    """Per label: no wider than ``max_size`` (+1), at least ``min_size`` across, no longer than
+    ``max_size`` + ``slack`` px of anti-aliased rim; label 0 (the background) never."""
+    keep = (width <= max_size + 1) & (width >= min_size)
+    keep &= length <= max_size + slack
     keep[0] = False
-    return keep[labels]
+    return keep
+
+
+def _speck_sized(candidates: np.ndarray, options: DamageOptions, slack: float = 2.0) -> np.ndarray:
+    """Keep components no wider than ``max_size`` (+ ``slack`` px of anti-aliased rim) and at least
+    ``min_size`` across."""
+    extents = _speck_extents(candidates)
+    if extents is None:
+        return np.zeros_like(candidates)
+    labels, width, length, _ = extents
+    return _within_size(width, length, options.min_size, options.max_size, slack)[labels]
 
 
 _DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import threading
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -232,30 +231,34 @@ def _size_veto(line: np.ndarray, speck: np.ndarray, candidates: np.ndarray, opti
     structure little of it) or lies in a blob beyond ``veto_halo`` x max size."""
     level = _fill_holes(cv2.add(line, speck) > tuning.size_level * 255, tuning.hole_area)
     slack = classical.TUNING.speck_slack
-    over = level & ~classical._speck_sized(level, options, slack)
+    extents = classical._speck_extents(level)
+    if extents is None:
+        return np.zeros_like(level)
+    labels, width, length, area = extents
+    over = level & ~classical._within_size(width, length, options.min_size, options.max_size, slack)[labels]
     if tuning.veto_halo <= 1.0 or not over.any():
         return over
-    del level
+    # one labelling of "any defect" serves every test: a blob beyond veto_halo x max size is vetoed
+    # whole, and a piece's share is of its blob's area
+    whole = None
+    if math.isfinite(tuning.veto_halo):
+        largest = max(options.max_size, round(tuning.veto_halo * options.max_size))
+        whole = level & ~classical._within_size(width, length, options.min_size, largest, slack)[labels]
     # a blob's candidate pieces are its own: the pieces of the oversized blobs are the components of this
     clipped = over & candidates
+    at = np.flatnonzero(clipped) if tuning.veto_share > 0 else None  # the pieces' own pixels are few
+    blob_area = None if at is None else area[labels.reshape(-1)[at]]
+    del level, labels  # one label map at a time (4 bytes/px on a 100 MP scan)
     veto = clipped & ~classical._speck_sized(clipped, options, slack)
-    if tuning.veto_share > 0 and clipped.any():
-        # one label map at a time (4 bytes/px on a 100 MP scan); the pieces' own pixels are few
-        at = np.flatnonzero(clipped)
+    if at is not None and at.size:
         count, labels = cv2.connectedComponents(clipped.view(np.uint8), connectivity=8)
         piece = labels.reshape(-1)[at]
         del labels
         piece_area = np.bincount(piece, minlength=count)[piece]
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(over.view(np.uint8), connectivity=8)
-        blob_area = stats[labels.reshape(-1)[at], cv2.CC_STAT_AREA]
-        del labels
         veto.reshape(-1)[at[piece_area < tuning.veto_share * blob_area]] = True
     del clipped
-    if math.isfinite(tuning.veto_halo):
-        # only the sizes are read (and they may pass DamageOptions' own limit on max size)
-        largest = max(options.max_size, round(tuning.veto_halo * options.max_size))
-        wide = types.SimpleNamespace(min_size=options.min_size, max_size=largest)
-        veto |= over & ~classical._speck_sized(over, wide, slack)
+    if whole is not None:
+        veto |= whole
     return veto
 
 

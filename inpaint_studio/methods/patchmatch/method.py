@@ -76,9 +76,9 @@ class PatchMatchParams:
         help="How much of the best-matching patches' texture is kept (away from the hole's edge). "
              "0: smoothest, closest on average; 1: real grain, but patch edges may show.",
     )
-    # structure 0.7 / grain 1.1 are the defaults since the Kodak benchmark (docs/benchmarks.md,
-    # "Structure blend skipped for scratches"): +0.23 to +0.42 dB hole-PSNR on medium, thick and
-    # object holes and more texture than structure 0 / grain 1, scratches unchanged
+    # structure 0.7 is the default since the Kodak benchmark (docs/benchmarks.md, "Structure blend
+    # skipped for scratches"): +0.23 to +0.42 dB hole-PSNR on medium, thick and object holes (with
+    # grain 1.1 then; grain below), scratches unchanged
     structure: float = param(
         0.7, min=0.0, max=1.0, step=0.05, label="Smooth structure",
         help="How much of the fill's broad shading (gradients, soft light) is taken from a smooth "
