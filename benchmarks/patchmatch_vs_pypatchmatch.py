@@ -92,7 +92,7 @@ def _load_harness():
 def _args(cls: str, name: str, py: str, kwargs: dict, json_path: Path, opts: argparse.Namespace,
           out_dir: Path) -> argparse.Namespace:
     return argparse.Namespace(
-        images=str(KODAK / "images"), masks=str(KODAK / "masks"), classes=cls, stems=opts.stems,
+        images=str(KODAK / "images"), masks=str(opts.masks or KODAK / "masks"), classes=cls, stems=opts.stems,
         limit=opts.limit, cv_threads=None, py=py, cmd=None, kwargs=json.dumps(kwargs), resume=False,
         json=str(json_path), name=name, hole_fill="black", no_composite=False,
         keep_outputs=str(out_dir / "outputs" / name) if opts.keep_outputs else None, timeout=None,
@@ -219,6 +219,8 @@ def case_args(ap: argparse.ArgumentParser, method: str) -> None:
     ap.add_argument("--classes", default=",".join(CLASSES))
     ap.add_argument("--limit", type=int, help="first N images only")
     ap.add_argument("--stems", help="comma list of image stems")
+    ap.add_argument("--masks", help="masks folder (<class>/<stem>.png) instead of Kodak's standard ones, "
+                                    "e.g. fresh holes from ../shared/tools/make_masks.py --seed N")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "runs"))
     ap.add_argument("--tag", default="", help="suffix for the JSON names")
     ap.add_argument("--anchor-json", help="reuse the anchor's results from this earlier run's JSON "
