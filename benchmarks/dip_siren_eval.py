@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also run dip fast with these params on top of --fast-params, as dip_fast_NAME "
                          "(repeatable; same invocation, so comparable)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--masks", type=Path,
+                    help="masks folder (<class>/<stem>.png) instead of Kodak's standard ones, e.g. fresh "
+                         "holes from ../shared/tools/make_masks.py --seed N")
     ap.add_argument("--out", type=Path, default=Path("/tmp/dip_siren_eval"))
     ap.add_argument("--keep-outputs", action="store_true")
     ap.add_argument("--preview-strip", type=Path, help="write the README preview strip PNG here and exit")
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         path = args.out / f"{name}.json"
         cmd = [sys.executable, str(HARNESS), "--images", str(KODAK / "images"),
-               "--masks", str(KODAK / "masks"), "--name", name, "--json", str(path),
+               "--masks", str(args.masks or KODAK / "masks"), "--name", name, "--json", str(path),
                "--classes", args.classes, *target]
         if args.stems:
             cmd += ["--stems", args.stems]
